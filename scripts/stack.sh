@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Provision and run the real observability parts on 127.0.0.1 without Docker:
+# Elasticsearch (Maven Central integ-test zip), Filebeat (built from the Go module proxy)
+# and an OpenTelemetry Collector (built with the Collector Builder).
+#
+#   scripts/stack.sh install [es|filebeat|otelcol ...]   download/build into the cache
+#   scripts/stack.sh up      [es|filebeat|otelcol ...]   install if needed, start, wait healthy
+#   scripts/stack.sh down    [es|filebeat|otelcol ...]   stop (SIGTERM, then SIGKILL), no orphans
+#   scripts/stack.sh status  [es|filebeat|otelcol ...]
+#   scripts/stack.sh versions                             print the versions in use
+#
+# Components default to all three, started in dependency order and stopped in reverse.
+# Cache: $STACK_CACHE_DIR (default .cache/stack), ignored by git; CI points it outside the
+# clone so second runs reuse the downloads and builds.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=stack/lib.sh
+source "$here/stack/lib.sh"
+
+command="${1:-status}"
+shift || true
+components=("$@")
+if [ ${#components[@]} -eq 0 ]; then components=(es otelcol filebeat); fi
+
+for c in "${components[@]}"; do
+  case "$c" in
+    es|filebeat|otelcol) source "$here/stack/$c.sh" ;;
+    *) die "unknown component '$c' (expected es, filebeat or otelcol)" ;;
+  esac
+done
+
+reverse() { local i; for ((i=${#components[@]}-1; i>=0; i--)); do echo "${components[$i]}"; done; }
+
+case "$command" in
+  install) for c in "${components[@]}"; do "${c}_install"; done ;;
+  up)      for c in "${components[@]}"; do "${c}_install"; "${c}_start"; done ;;
+  down)    for c in $(reverse); do "${c}_stop"; done ;;
+  status)  for c in "${components[@]}"; do "${c}_status" || true; done ;;
+  versions) for c in "${components[@]}"; do "${c}_version"; done ;;
+  *) die "unknown command '$command' (expected install, up, down, status or versions)" ;;
+esac
