@@ -17,3 +17,9 @@ export interface Recommender {
   readonly name: string;
   recommend(userId: number, k: number, stages: Stages): Recommendation;
 }
+
+/** What the HTTP layer needs of the model registry. */
+export interface ModelLookup {
+  get(name: string): Recommender | undefined;
+  names(): string[];
+}

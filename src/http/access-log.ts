@@ -1,0 +1,99 @@
+/**
+ * One access log line per request, written when the response is done, with ECS HTTP fields
+ * and ours under `reco.*`. 2xx → info, 4xx → warn, 5xx → error with the stack.
+ */
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { Logger } from 'winston';
+import { ACCESS_DATASET } from '../observability/logger';
+import { activeTraceIds, type TraceIds } from '../observability/tracing';
+import type { RequestFailure } from './errors';
+
+/** Filled in by the reco route; what the access line says about the recommendation. */
+export interface RecoFields {
+  model?: string;
+  user_id?: number;
+  k?: number;
+  items_count?: number;
+  cold_start?: boolean;
+  fallback?: number;
+  error_key?: string;
+}
+
+interface AccessLocals {
+  reco?: RecoFields;
+  failure?: RequestFailure;
+  traceIds?: TraceIds;
+}
+
+// A path is client input of any length; the log keeps enough to recognise it.
+const MAX_LOGGED_PATH = 1024;
+
+export function accessLog(logger: Logger): RequestHandler {
+  return (req: Request, res: Response, next: NextFunction) => {
+    const startedAt = process.hrtime.bigint();
+    const locals = res.locals as AccessLocals;
+    // Captured here, inside the request's span context: by 'finish' the context may be gone.
+    const traceIds = activeTraceIds();
+    if (traceIds !== undefined) {
+      locals.traceIds = traceIds;
+      res.setHeader('x-trace-id', traceIds.traceId);
+      res.setHeader('traceparent', `00-${traceIds.traceId}-${traceIds.spanId}-01`);
+    }
+    let written = false;
+    const write = (aborted: boolean) => {
+      if (written) return;
+      written = true;
+      writeAccessLine(logger, req, res, locals, process.hrtime.bigint() - startedAt, aborted);
+    };
+    res.once('finish', () => write(false));
+    // 'close' without 'finish': the client went away before the response was complete.
+    res.once('close', () => write(!res.writableFinished));
+    next();
+  };
+}
+
+function writeAccessLine(
+  logger: Logger,
+  req: Request,
+  res: Response,
+  locals: AccessLocals,
+  durationNs: bigint,
+  aborted: boolean,
+): void {
+  const status = res.statusCode;
+  const path = req.path.length > MAX_LOGGED_PATH ? `${req.path.slice(0, MAX_LOGGED_PATH)}…` : req.path;
+  const failure = locals.failure;
+  const reco: RecoFields | undefined =
+    failure === undefined ? locals.reco : { ...locals.reco, error_key: failure.key };
+  const record: Record<string, unknown> = {
+    event: {
+      dataset: ACCESS_DATASET,
+      kind: 'event',
+      category: ['web'],
+      type: ['access'],
+      outcome: status >= 400 || aborted ? 'failure' : 'success',
+      duration: Number(durationNs),
+    },
+    http: { request: { method: req.method }, response: { status_code: status } },
+    url: { path },
+    client: { ip: req.socket.remoteAddress },
+    user_agent: { original: req.headers['user-agent'] },
+    reco,
+  };
+  if (locals.traceIds !== undefined) {
+    record.trace = { id: locals.traceIds.traceId };
+    record.span = { id: locals.traceIds.spanId };
+  }
+  if (failure !== undefined) {
+    record.error = {
+      type: failure.status >= 500 ? failure.error.name : failure.key,
+      message: failure.error.message,
+      // Stacks only for server faults: a 4xx is the client's mistake, not ours.
+      ...(failure.status >= 500 ? { stack_trace: failure.error.stack } : {}),
+    };
+  }
+  const durationMs = Number(durationNs) / 1e6;
+  const message = `${req.method} ${path} ${status} ${durationMs.toFixed(1)}ms${aborted ? ' (client aborted)' : ''}`;
+  const level = status >= 500 ? 'error' : status >= 400 || aborted ? 'warn' : 'info';
+  logger.log(level, message, record);
+}

@@ -1,0 +1,98 @@
+/**
+ * The error contract of RecoServiceTemplate:
+ *   {"errors":[{"error_key": "...", "error_message": "...", "error_loc": [...] | null}]}
+ * Every non-2xx answer of the service has this shape.
+ */
+import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
+import { recordRequestError } from '../observability/tracing';
+
+export type ErrorKey =
+  | 'unauthorized'
+  | 'model_not_found'
+  | 'user_not_found'
+  | 'validation_error'
+  | 'http_exception'
+  | 'server_error';
+
+export interface ErrorBody {
+  errors: { error_key: ErrorKey; error_message: string; error_loc: string[] | null }[];
+}
+
+export class HttpError extends Error {
+  override name = 'HttpError';
+  constructor(
+    readonly status: number,
+    readonly key: ErrorKey,
+    message: string,
+    readonly loc: string[] | null = null,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+/** What the access log needs to know about a failed request (kept on res.locals). */
+export interface RequestFailure {
+  status: number;
+  key: ErrorKey;
+  /** The error as thrown: for 5xx its stack goes to the log, never to the client. */
+  error: Error;
+}
+
+export const errors = {
+  unauthorized: () =>
+    new HttpError(401, 'unauthorized', 'Missing or invalid bearer token', null, {
+      'WWW-Authenticate': 'Bearer',
+    }),
+  modelNotFound: (name: string) => new HttpError(404, 'model_not_found', `Model ${clip(name)} not found`),
+  userNotFound: (id: string) => new HttpError(404, 'user_not_found', `User ${clip(id)} not found`),
+  invalidUserId: () =>
+    new HttpError(422, 'validation_error', 'user_id must be a non-negative decimal integer', ['path', 'user_id']),
+  notFound: () => new HttpError(404, 'http_exception', 'Not Found'),
+  methodNotAllowed: () => new HttpError(405, 'http_exception', 'Method Not Allowed'),
+};
+
+/** Client-supplied text echoed in a message is clipped, so a 10 KB id makes a short error. */
+function clip(text: string, max = 64): string {
+  return text.length <= max ? text : `${text.slice(0, max)}…`;
+}
+
+function send(res: Response, error: HttpError): void {
+  const body: ErrorBody = { errors: [{ error_key: error.key, error_message: error.message, error_loc: error.loc }] };
+  res.status(error.status).set(error.headers).json(body);
+}
+
+export const notFoundHandler: RequestHandler = (_req, _res, next) => next(errors.notFound());
+export const methodNotAllowedHandler: RequestHandler = (_req, _res, next) => next(errors.methodNotAllowed());
+
+/** Express errors that carry a 4xx status (bad URL encoding, oversize input) stay 4xx. */
+function clientErrorStatus(error: unknown): number | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const status = (error as { status?: unknown; statusCode?: unknown }).status ?? (error as { statusCode?: unknown }).statusCode;
+  return typeof status === 'number' && status >= 400 && status < 500 ? status : undefined;
+}
+
+export const errorHandler: ErrorRequestHandler = (error: unknown, _req, res, next) => {
+  if (res.headersSent) {
+    next(error);
+    return;
+  }
+  let httpError: HttpError;
+  if (error instanceof HttpError) {
+    httpError = error;
+  } else {
+    const status = clientErrorStatus(error);
+    httpError =
+      status !== undefined
+        ? new HttpError(status, 'http_exception', status === 400 ? 'Bad Request' : 'Client Error')
+        : new HttpError(500, 'server_error', 'Internal Server Error');
+  }
+  const failure: RequestFailure = {
+    status: httpError.status,
+    key: httpError.key,
+    error: error instanceof Error ? error : new Error(String(error)),
+  };
+  res.locals.failure = failure;
+  if (failure.status >= 500) recordRequestError(failure.error);
+  send(res, httpError);
+};
