@@ -1,12 +1,14 @@
 /**
  * The service's view of tracing. Everything else imports from here, never from the SDK,
- * so that with tracing off no SDK module is even loaded.
+ * so that with tracing off no SDK module is even loaded (register.ts decides and starts it).
  *
- * PLACEHOLDER (lead): no-op implementations so the service builds; the tracing engineer
- * replaces the internals (register.ts starts the SDK when an OTLP endpoint is configured).
+ * With tracing off every function is a check of one module variable and a return: no
+ * allocation, no OpenTelemetry call.
  */
-import type { Stages } from '../../models/stages';
+import { SpanStatusCode, trace, type Span } from '@opentelemetry/api';
+import type { StageName, StageSpan, Stages } from '../../models/stages';
 import { untracedStages } from '../../models/stages';
+import { tracingRuntime, type TracingRuntime } from './state';
 
 export interface TraceIds {
   traceId: string;
@@ -15,24 +17,101 @@ export interface TraceIds {
 
 /** True once the SDK has been started by register.ts. */
 export function tracingEnabled(): boolean {
-  return false;
+  return tracingRuntime() !== undefined;
 }
 
 /** Ids of the active span, for log lines and the `x-trace-id` response header. */
 export function activeTraceIds(): TraceIds | undefined {
-  return undefined;
+  const rt = tracingRuntime();
+  if (rt === undefined) return undefined;
+  const span = trace.getActiveSpan();
+  if (span === undefined) return undefined;
+  const { traceId, spanId } = span.spanContext();
+  return { traceId, spanId };
 }
+
+function toError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}
+
+function markFailed(span: Span, error: unknown): void {
+  const err = toError(error);
+  span.recordException(err);
+  span.setStatus({ code: SpanStatusCode.ERROR, message: `${err.name}: ${err.message}` });
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
+}
+
+function tracedStages(rt: TracingRuntime): Stages {
+  return {
+    run<T>(name: StageName, fn: (span: StageSpan) => T): T {
+      return rt.tracer.startActiveSpan(name, (span) => {
+        let result: T;
+        try {
+          result = fn(span);
+        } catch (error) {
+          markFailed(span, error);
+          span.end();
+          throw error;
+        }
+        if (isPromiseLike(result)) {
+          // Stages are synchronous today; an async one still gets a correct span.
+          Promise.resolve(result).then(
+            () => span.end(),
+            (error: unknown) => {
+              markFailed(span, error);
+              span.end();
+            },
+          );
+        } else {
+          span.end();
+        }
+        return result;
+      });
+    },
+  };
+}
+
+let stagesFor: { rt: TracingRuntime; stages: Stages } | undefined;
 
 /** Stages implementation for the current request: child spans when tracing is on. */
 export function requestStages(): Stages {
-  return untracedStages;
+  const rt = tracingRuntime();
+  if (rt === undefined) return untracedStages;
+  // Stateless (spans hang off the active context), so one instance serves every request.
+  if (stagesFor?.rt !== rt) stagesFor = { rt, stages: tracedStages(rt) };
+  return stagesFor.stages;
+}
+
+/** The request's server span, else the active span. */
+function requestSpan(rt: TracingRuntime): Span | undefined {
+  return rt.serverSpan() ?? trace.getActiveSpan();
 }
 
 /** Mark the active (request) span as failed and record the exception. */
-export function recordRequestError(_error: unknown): void {}
+export function recordRequestError(error: unknown): void {
+  const rt = tracingRuntime();
+  if (rt === undefined) return;
+  const span = requestSpan(rt);
+  if (span !== undefined) markFailed(span, error);
+}
 
 /** Annotate the active request span (e.g. reco.model, reco.user_id). */
-export function annotateRequest(_attributes: Record<string, string | number | boolean>): void {}
+export function annotateRequest(attributes: Record<string, string | number | boolean>): void {
+  const rt = tracingRuntime();
+  if (rt === undefined) return;
+  requestSpan(rt)?.setAttributes(attributes);
+}
 
-/** Flush and stop the SDK; resolves immediately when tracing is off. */
-export async function shutdownTracing(): Promise<void> {}
+/** Flush and stop the SDK; resolves immediately when tracing is off, and in bounded time otherwise. */
+export async function shutdownTracing(): Promise<void> {
+  const rt = tracingRuntime();
+  if (rt === undefined) return;
+  await rt.shutdown();
+}
