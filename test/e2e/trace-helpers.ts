@@ -1,0 +1,211 @@
+/**
+ * A real OpenTelemetry Collector for the trace e2e tests, and a reader for what it wrote.
+ *
+ * The collector is the one scripts/stack.sh builds (otel-collector/builder-config.yaml) and
+ * runs with otel-collector/config.local.yaml: OTLP in, OTLP JSON lines out through the file
+ * exporter. Each test collector gets its own free ports, pid name and output file, so it can
+ * run beside a stack collector on the default ports.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { PROJECT_ROOT } from '../helpers/service';
+
+const execFileAsync = promisify(execFile);
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolvePort, rejectPort) => {
+    const server = createServer();
+    server.once('error', rejectPort);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+export interface TestCollector {
+  /** For OTEL_EXPORTER_OTLP_ENDPOINT (OTLP/HTTP). */
+  endpoint: string;
+  filePath: string;
+  stop(): Promise<void>;
+}
+
+async function stack(args: string[], env: Record<string, string>): Promise<string> {
+  try {
+    const { stderr } = await execFileAsync('bash', [join(PROJECT_ROOT, 'scripts', 'stack.sh'), ...args], {
+      cwd: PROJECT_ROOT,
+      env: { ...process.env, ...env },
+      // A cold build of the collector takes a few minutes on 2 cores.
+      timeout: 30 * 60_000,
+      maxBuffer: 16 * 1024 * 1024,
+    });
+    return stderr;
+  } catch (error) {
+    const e = error as { stderr?: string; message: string };
+    throw new Error(`scripts/stack.sh ${args.join(' ')} failed: ${e.message}\n${e.stderr ?? ''}`);
+  }
+}
+
+/** Builds the collector if needed (`scripts/stack.sh up otelcol`), starts it, waits until healthy. */
+export async function startCollector(label: string): Promise<TestCollector> {
+  const dir = mkdtempSync(join(tmpdir(), `recoscope-otelcol-${label}-`));
+  const httpPort = await freePort();
+  const env = {
+    OTELCOL_NAME: `otelcol-e2e-${label}-${process.pid}`,
+    OTELCOL_FILE_PATH: join(dir, 'traces.jsonl'),
+    OTELCOL_OTLP_HTTP_PORT: String(httpPort),
+    OTELCOL_OTLP_GRPC_PORT: String(await freePort()),
+    OTELCOL_HEALTH_PORT: String(await freePort()),
+  };
+  await stack(['up', 'otelcol'], env);
+  return {
+    endpoint: `http://127.0.0.1:${httpPort}`,
+    filePath: env.OTELCOL_FILE_PATH,
+    stop: async () => {
+      await stack(['down', 'otelcol'], env);
+    },
+  };
+}
+
+export type AttributeValue = string | number | boolean | null | AttributeValue[];
+export type Attributes = Record<string, AttributeValue>;
+
+export interface FlatSpan {
+  traceId: string;
+  spanId: string;
+  /** '' for a root span. */
+  parentSpanId: string;
+  name: string;
+  /** OTLP SpanKind: 1 internal, 2 server, 3 client. */
+  kind: number;
+  scope: string;
+  attributes: Attributes;
+  events: { name: string; attributes: Attributes }[];
+  /** OTLP StatusCode: 0 unset, 1 ok, 2 error. */
+  status: { code: number; message: string };
+  resource: Attributes;
+}
+
+interface OtlpAnyValue {
+  stringValue?: string;
+  intValue?: string | number;
+  doubleValue?: number;
+  boolValue?: boolean;
+  arrayValue?: { values?: OtlpAnyValue[] };
+}
+interface OtlpKeyValue {
+  key: string;
+  value?: OtlpAnyValue;
+}
+interface OtlpSpan {
+  traceId: string;
+  spanId: string;
+  parentSpanId?: string;
+  name: string;
+  kind?: number;
+  attributes?: OtlpKeyValue[];
+  events?: { name: string; attributes?: OtlpKeyValue[] }[];
+  status?: { code?: number; message?: string };
+}
+interface OtlpTracesData {
+  resourceSpans?: {
+    resource?: { attributes?: OtlpKeyValue[] };
+    scopeSpans?: { scope?: { name?: string }; spans?: OtlpSpan[] }[];
+  }[];
+}
+
+function anyValue(v: OtlpAnyValue | undefined): AttributeValue {
+  if (v === undefined) return null;
+  if (v.stringValue !== undefined) return v.stringValue;
+  // OTLP JSON carries int64 as a string.
+  if (v.intValue !== undefined) return Number(v.intValue);
+  if (v.doubleValue !== undefined) return v.doubleValue;
+  if (v.boolValue !== undefined) return v.boolValue;
+  if (v.arrayValue !== undefined) return (v.arrayValue.values ?? []).map(anyValue);
+  return null;
+}
+
+function attributes(list: OtlpKeyValue[] | undefined): Attributes {
+  const out: Attributes = {};
+  for (const kv of list ?? []) out[kv.key] = anyValue(kv.value);
+  return out;
+}
+
+/** Every span in the collector's file so far (a partly written last line is ignored). */
+export function readSpans(filePath: string): FlatSpan[] {
+  if (!existsSync(filePath)) return [];
+  const spans: FlatSpan[] = [];
+  for (const line of readFileSync(filePath, 'utf8').split('\n')) {
+    if (line.trim() === '') continue;
+    let data: OtlpTracesData;
+    try {
+      data = JSON.parse(line) as OtlpTracesData;
+    } catch {
+      continue;
+    }
+    for (const rs of data.resourceSpans ?? []) {
+      const resource = attributes(rs.resource?.attributes);
+      for (const ss of rs.scopeSpans ?? []) {
+        for (const s of ss.spans ?? []) {
+          spans.push({
+            traceId: s.traceId,
+            spanId: s.spanId,
+            parentSpanId: s.parentSpanId ?? '',
+            name: s.name,
+            kind: s.kind ?? 0,
+            scope: ss.scope?.name ?? '',
+            attributes: attributes(s.attributes),
+            events: (s.events ?? []).map((e) => ({ name: e.name, attributes: attributes(e.attributes) })),
+            status: { code: s.status?.code ?? 0, message: s.status?.message ?? '' },
+            resource,
+          });
+        }
+      }
+    }
+  }
+  return spans;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Polls the file until `done(spans)` holds. The bound only stops a broken run from hanging:
+ * nothing is asserted about how long export takes.
+ */
+export async function waitForSpans(
+  filePath: string,
+  done: (spans: FlatSpan[]) => boolean,
+  describe: string,
+  boundMs = 60_000,
+): Promise<FlatSpan[]> {
+  const deadline = Date.now() + boundMs;
+  for (;;) {
+    const spans = readSpans(filePath);
+    if (done(spans)) return spans;
+    if (Date.now() > deadline) {
+      throw new Error(`collector never received ${describe}; it has ${spans.length} span(s):\n${spans.map((s) => `${s.traceId} ${s.spanId} <- ${s.parentSpanId} ${s.name}`).join('\n')}`);
+    }
+    await sleep(200);
+  }
+}
+
+/** Every string anywhere in a span (attributes, event attributes, resource, name, status). */
+export function spanStrings(span: FlatSpan): string[] {
+  const out: string[] = [span.name, span.status.message];
+  const walk = (v: AttributeValue) => {
+    if (typeof v === 'string') out.push(v);
+    else if (Array.isArray(v)) v.forEach(walk);
+  };
+  for (const attrs of [span.attributes, span.resource, ...span.events.map((e) => e.attributes)]) {
+    for (const [key, value] of Object.entries(attrs)) {
+      out.push(key);
+      walk(value);
+    }
+  }
+  return out;
+}
