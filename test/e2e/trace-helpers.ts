@@ -7,7 +7,7 @@
  * run beside a stack collector on the default ports.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -68,6 +68,69 @@ export async function startCollector(label: string): Promise<TestCollector> {
     filePath: env.OTELCOL_FILE_PATH,
     stop: async () => {
       await stack(['down', 'otelcol'], env);
+    },
+  };
+}
+
+/**
+ * Elasticsearch + a private Filebeat shipping one log directory into its own index, for the
+ * log ↔ trace check. Elasticsearch is the stack's (scripts/stack.sh, 127.0.0.1:$ES_PORT):
+ * reused when it already answers (and then left running), otherwise started fresh and
+ * stopped again. Filebeat runs from a private STACK_RUN_DIR, so it neither disturbs nor is
+ * disturbed by a stack Filebeat.
+ */
+export interface LogShipping {
+  esUrl: string;
+  index: string;
+  /** Access log documents in the index whose trace.id is `traceId`. */
+  accessDocs(traceId: string): Promise<Record<string, unknown>[]>;
+  stop(): Promise<void>;
+}
+
+async function esAnswers(esUrl: string): Promise<boolean> {
+  try {
+    const res = await fetch(`${esUrl}/_cluster/health`, { signal: AbortSignal.timeout(3000) });
+    return res.ok;
+  } catch {
+    return false;
+  }
+}
+
+export async function startLogShipping(label: string, logDir: string): Promise<LogShipping> {
+  const esUrl = `http://127.0.0.1:${process.env.ES_PORT ?? '9200'}`;
+  const startedEs = !(await esAnswers(esUrl));
+  if (startedEs) await stack(['up', 'es'], {});
+  mkdirSync(logDir, { recursive: true });
+  const index = `recoscope-e2e-${label}-${process.pid}`;
+  const env = {
+    STACK_RUN_DIR: mkdtempSync(join(tmpdir(), `recoscope-filebeat-${label}-`)),
+    RECO_LOG_DIR: logDir,
+    FILEBEAT_INDEX: index,
+    FILEBEAT_HTTP_PORT: String(await freePort()),
+    ELASTICSEARCH_HOSTS: esUrl,
+  };
+  await stack(['up', 'filebeat'], env);
+  return {
+    esUrl,
+    index,
+    accessDocs: async (traceId) => {
+      const res = await fetch(`${esUrl}/${index}/_search`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          size: 10,
+          query: { bool: { filter: [{ match: { 'trace.id': traceId } }, { match: { 'event.dataset': 'recoscope.access' } }] } },
+        }),
+      });
+      if (res.status === 404) return []; // no document shipped yet: the index does not exist
+      if (!res.ok) throw new Error(`search ${index}: ${res.status} ${await res.text()}`);
+      const body = (await res.json()) as { hits: { hits: { _source: Record<string, unknown> }[] } };
+      return body.hits.hits.map((h) => h._source);
+    },
+    stop: async () => {
+      await stack(['down', 'filebeat'], env);
+      await fetch(`${esUrl}/${index}`, { method: 'DELETE' }).catch(() => undefined);
+      if (startedEs) await stack(['down', 'es'], {});
     },
   };
 }

@@ -1,18 +1,32 @@
 /**
  * Traces end to end: the compiled service (dist/src/main.js) exports to a real
  * OpenTelemetry Collector built here (scripts/stack.sh), which writes OTLP JSON lines that
- * these tests read back. Checked per request: the span tree and its parent links, the
- * attributes, errors, the response's x-trace-id / traceparent, the access log's trace.id, and
- * that the API key is in no span. Then: SIGTERM flushes the last spans; a collector that is
+ * these tests read back, while a real Filebeat ships its log file to Elasticsearch. Checked
+ * per request: the span tree and its parent links, the attributes, errors, the response's
+ * x-trace-id / traceparent, the access log's trace.id (in the NDJSON file and in
+ * Elasticsearch), and that the API key is in no span. Then: SIGTERM flushes the last spans; a collector that is
  * down costs neither requests nor a flood of warnings.
  *
  * No timing is asserted: waits on the collector's file are bounded only so a broken run ends.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { rawRequest, type RawResponse } from '../helpers/http';
 import { accessRecords, field, readLogFile, startService, type LogRecord, type RunningService } from '../helpers/service';
-import { freePort, readSpans, spanStrings, startCollector, waitForSpans, type FlatSpan, type TestCollector } from './trace-helpers';
+import {
+  freePort,
+  readSpans,
+  spanStrings,
+  startCollector,
+  startLogShipping,
+  waitForSpans,
+  type FlatSpan,
+  type LogShipping,
+  type TestCollector,
+} from './trace-helpers';
 
 const API_KEY = 'e2e-traces-key-3b7f0c91d2';
 const AUTH = { Authorization: `Bearer ${API_KEY}` };
@@ -82,6 +96,7 @@ function accessLineFor(records: LogRecord[], traceId: string): LogRecord {
 
 describe('traces: span trees on a real collector', () => {
   let collector: TestCollector;
+  let shipping: LogShipping;
   let service: RunningService;
   const responses = new Map<string, RawResponse>();
   let spans: FlatSpan[] = [];
@@ -96,8 +111,11 @@ describe('traces: span trees on a real collector', () => {
 
   before(async () => {
     collector = await startCollector('tree');
+    const logDir = mkdtempSync(join(tmpdir(), 'recoscope-traces-logs-'));
+    shipping = await startLogShipping('traces', logDir);
     service = await startService({
       env: {
+        LOG_DIR: logDir,
         API_KEY,
         K_RECS: String(K),
         FAULT_USER_DIVISOR: '666',
@@ -124,6 +142,7 @@ describe('traces: span trees on a real collector', () => {
   after(async () => {
     await service?.stop();
     await collector?.stop();
+    await shipping?.stop();
   });
 
   it('answers the requests as usual with tracing on', () => {
@@ -206,6 +225,26 @@ describe('traces: span trees on a real collector', () => {
       const line = accessLineFor(logRecords, traceId);
       assert.equal(field(line, 'span.id'), server.spanId, `${name}: access log span.id is the server span`);
       assert.equal(field(line, 'url.path'), requests[name]);
+    }
+  });
+
+  it('Elasticsearch has each request\'s access log under the same trace.id as its spans', async () => {
+    for (const [name, res] of responses) {
+      const traceId = traceIdOf(res);
+      const { server } = treeOf(spans, traceId);
+      // Bounded wait for Filebeat → Elasticsearch (+ refresh); not a timing assertion.
+      const deadline = Date.now() + 90_000;
+      let docs = await shipping.accessDocs(traceId);
+      while (docs.length === 0 && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 500));
+        docs = await shipping.accessDocs(traceId);
+      }
+      assert.equal(docs.length, 1, `${name}: one access document with trace.id ${traceId} in ${shipping.index}`);
+      const doc = docs[0]!;
+      assert.equal(field(doc, 'trace.id'), traceId);
+      assert.equal(field(doc, 'span.id'), server.spanId, `${name}: the document names the server span`);
+      assert.equal(field(doc, 'url.path'), requests[name]);
+      assert.equal(field(doc, 'http.response.status_code'), res.status);
     }
   });
 
