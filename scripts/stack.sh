@@ -4,12 +4,16 @@
 # and an OpenTelemetry Collector (built with the Collector Builder).
 #
 #   scripts/stack.sh install [es|filebeat|otelcol ...]   download/build into the cache
-#   scripts/stack.sh up      [es|filebeat|otelcol ...]   install if needed, start, wait healthy
+#   scripts/stack.sh up      [es|filebeat|otelcol ...]   install if needed, wipe run data, start, wait healthy
 #   scripts/stack.sh down    [es|filebeat|otelcol ...]   stop (SIGTERM, then SIGKILL), no orphans
+#   scripts/stack.sh start   [es|filebeat|otelcol ...]   start on the EXISTING run data (after `stop`)
+#   scripts/stack.sh stop    [es|filebeat|otelcol ...]   stop, keeping the run data (e.g. an ES outage)
 #   scripts/stack.sh status  [es|filebeat|otelcol ...]
 #   scripts/stack.sh versions                             print the versions in use
 #
 # Components default to all three, started in dependency order and stopped in reverse.
+# `up` starts from fresh data (ES indices, Filebeat registry) unless STACK_KEEP_DATA=1;
+# `start`/`stop` never touch the data, so documents survive an outage of Elasticsearch.
 # Cache: $STACK_CACHE_DIR (default .cache/stack), ignored by git; CI points it outside the
 # clone so second runs reuse the downloads and builds.
 set -euo pipefail
@@ -21,6 +25,8 @@ command="${1:-status}"
 shift || true
 components=("$@")
 if [ ${#components[@]} -eq 0 ]; then components=(es otelcol filebeat); fi
+# Calls <component>_reset when the component defines one (a component without run data need not).
+reset() { if declare -F "${1}_reset" >/dev/null; then "${1}_reset"; fi; }
 
 for c in "${components[@]}"; do
   case "$c" in
@@ -33,9 +39,15 @@ reverse() { local i; for ((i=${#components[@]}-1; i>=0; i--)); do echo "${compon
 
 case "$command" in
   install) for c in "${components[@]}"; do "${c}_install"; done ;;
-  up)      for c in "${components[@]}"; do "${c}_install"; "${c}_start"; done ;;
-  down)    for c in $(reverse); do "${c}_stop"; done ;;
+  up)
+    for c in "${components[@]}"; do
+      "${c}_install"
+      if [ "${STACK_KEEP_DATA:-0}" != 1 ]; then "${c}_stop"; reset "$c"; fi
+      "${c}_start"
+    done ;;
+  start)   for c in "${components[@]}"; do "${c}_start"; done ;;
+  down|stop) for c in $(reverse); do "${c}_stop"; done ;;
   status)  for c in "${components[@]}"; do "${c}_status" || true; done ;;
   versions) for c in "${components[@]}"; do "${c}_version"; done ;;
-  *) die "unknown command '$command' (expected install, up, down, status or versions)" ;;
+  *) die "unknown command '$command' (expected install, up, down, start, stop, status or versions)" ;;
 esac
