@@ -98,6 +98,9 @@ export function configureLogger(config: Pick<Config, 'log' | 'serviceEnvironment
     level: config.log.level,
     format: ecsFormat(config.serviceEnvironment),
     transports,
+    // With both outputs off (benchmarks of "observability off"), winston would warn on
+    // every write that it has no transports; silent skips the formatting work as well.
+    silent: transports.length === 0,
   });
 }
 
