@@ -1,0 +1,95 @@
+/**
+ * npm run train -- [--dataset <path|synthetic>] [--models a,b] [--out artifacts]
+ *
+ * Trains the models on the configured dataset (env settings, overridden by the flags) and
+ * writes one artifact version per model; the server reuses them at start-up when its params
+ * and dataset fingerprint match.
+ */
+import { parseArgs } from 'node:util';
+import type { Config } from '../config';
+import { ConfigError, loadConfig } from '../config';
+import { loadDataset } from '../data/datasets';
+import { saveArtifact } from '../models/artifacts';
+import type { ModelName } from '../models/catalog';
+import { MODEL_NAMES, modelSpec, parseModelList } from '../models/catalog';
+import { datasetInfo } from '../models/registry';
+import { trainModel } from '../models/training';
+
+const USAGE = `usage: npm run train -- [--dataset <path|synthetic>] [--models ${MODEL_NAMES.join(',')}] [--out artifacts]`;
+
+class UsageError extends Error {}
+
+function parse(argv: string[]): { config: Config; models: ModelName[] } {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        dataset: { type: 'string' },
+        models: { type: 'string' },
+        out: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  if (values.help === true) throw new UsageError('');
+  const config = loadConfig();
+  if (values.dataset !== undefined) config.dataset.source = values.dataset;
+  if (values.out !== undefined) config.artifactsDir = values.out;
+  let models: ModelName[] = [...MODEL_NAMES];
+  if (values.models !== undefined) {
+    try {
+      models = parseModelList(values.models);
+    } catch (err) {
+      throw new UsageError(`--models: ${(err as Error).message}`);
+    }
+  }
+  return { config, models };
+}
+
+const mb = (bytes: number): string => `${(bytes / 1e6).toFixed(1)} MB`;
+
+async function main(): Promise<void> {
+  let parsed;
+  try {
+    parsed = parse(process.argv.slice(2));
+  } catch (err) {
+    if (err instanceof UsageError || err instanceof ConfigError) {
+      if (err.message !== '') process.stderr.write(`train: ${err.message}\n`);
+      process.stderr.write(`${USAGE}\n`);
+      process.exit(err.message === '' ? 0 : 2);
+    }
+    throw err;
+  }
+  const { config, models } = parsed;
+  const dataset = await loadDataset(config.dataset);
+  const data = dataset.interactions;
+  const info = datasetInfo(dataset);
+  process.stdout.write(
+    `dataset: ${dataset.description}\n  ${data.nUsers} users, ${data.nItems} items, ${data.nnz} interactions, ` +
+      `loaded in ${dataset.loadMs} ms, fingerprint ${dataset.fingerprint.slice(0, 12)}` +
+      (dataset.skipped > 0 ? `, ${dataset.skipped} malformed rows skipped` : '') +
+      (dataset.duplicatesMerged > 0 ? `, ${dataset.duplicatesMerged} duplicates merged` : '') +
+      '\n',
+  );
+  for (const sample of dataset.skippedSamples) process.stdout.write(`  skipped ${sample}\n`);
+
+  for (const name of models) {
+    const spec = modelSpec(name, config.models);
+    const trained = trainModel(spec, data);
+    const saved = await saveArtifact(config.artifactsDir, spec, trained.state, data.items.ids, info, trained.trainMs);
+    process.stdout.write(
+      `${name.padEnd(11)} trained in ${String(trained.trainMs).padStart(6)} ms, ${mb(saved.metadata.sizeBytes).padStart(9)} → ${saved.dir}\n`,
+    );
+  }
+  process.stdout.write(`peak RSS ${mb(process.resourceUsage().maxRSS * 1024)}\n`);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`train: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});
