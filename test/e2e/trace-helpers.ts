@@ -122,7 +122,9 @@ export async function startLogShipping(label: string, logDir: string): Promise<L
           query: { bool: { filter: [{ match: { 'trace.id': traceId } }, { match: { 'event.dataset': 'recoscope.access' } }] } },
         }),
       });
-      if (res.status === 404) return []; // no document shipped yet: the index does not exist
+      // 404: nothing shipped yet, the index does not exist. 503: the index was just created
+      // and its shard is not allocated yet. Both mean "not there yet"; the caller polls.
+      if (res.status === 404 || res.status === 503) return [];
       if (!res.ok) throw new Error(`search ${index}: ${res.status} ${await res.text()}`);
       const body = (await res.json()) as { hits: { hits: { _source: Record<string, unknown> }[] } };
       return body.hits.hits.map((h) => h._source);
