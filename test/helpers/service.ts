@@ -1,14 +1,15 @@
 /**
  * Runs the real compiled service (dist/src/main.js) as a child process, the way a user
- * does, and finds its URL from the `listening` log line on stdout.
+ * does, and finds its URL from the `listening` log line on stdout (the process handling is
+ * src/process/child-server.ts, shared with the benchmarks).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
+import { join } from 'node:path';
+import { PROJECT_ROOT, startChildServer, type ChildServer, type LogRecord } from '../../src/process/child-server';
 
-export const PROJECT_ROOT = resolve(__dirname, '..', '..', '..');
+export { PROJECT_ROOT, type LogRecord };
 export const MAIN_JS = join(PROJECT_ROOT, 'dist', 'src', 'main.js');
 
 /** A small synthetic dataset: trains in well under a second, so tests start fast. */
@@ -19,10 +20,6 @@ export const SMALL_DATASET_ENV: Record<string, string> = {
   SYNTHETIC_INTERACTIONS: '30000',
   SYNTHETIC_SEED: '7',
 };
-
-export interface LogRecord {
-  [key: string]: unknown;
-}
 
 export interface RunningService {
   url: string;
@@ -56,43 +53,19 @@ export async function startService(options: StartOptions = {}): Promise<RunningS
     ...SMALL_DATASET_ENV,
     ...options.env,
   };
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), MAIN_JS], {
-    cwd: PROJECT_ROOT,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const stdoutRecords: LogRecord[] = [];
-  let stderrText = '';
-  child.stderr?.on('data', (chunk: Buffer) => {
-    stderrText += chunk.toString('utf8');
-  });
-  const exited = new Promise<number | null>((resolveExit) => child.once('exit', (code) => resolveExit(code)));
-
-  const url = await new Promise<string>((resolveUrl, rejectUrl) => {
-    const timer = setTimeout(
-      () => rejectUrl(new Error(`service did not report listening within ${options.timeoutMs ?? 60_000} ms\n${stderrText}`)),
-      options.timeoutMs ?? 60_000,
-    );
-    const lines = createInterface({ input: child.stdout });
-    lines.on('line', (line) => {
-      let record: LogRecord;
-      try {
-        record = JSON.parse(line) as LogRecord;
-      } catch {
-        return;
-      }
-      stdoutRecords.push(record);
-      const event = record.event as { action?: string } | undefined;
-      if (event?.action === 'listening') {
-        clearTimeout(timer);
-        resolveUrl((record.recoscope as { url: string }).url);
-      }
+  const timeoutMs = options.timeoutMs ?? 60_000;
+  let started: ChildServer;
+  try {
+    started = await startChildServer({
+      args: [...(options.nodeArgs ?? []), MAIN_JS],
+      env,
+      timeoutMs,
+      stderrLimit: Number.POSITIVE_INFINITY,
     });
-    void exited.then((code) => {
-      clearTimeout(timer);
-      rejectUrl(new Error(`service exited with ${code} before listening\n${stderrText}`));
-    });
-  });
+  } catch (error) {
+    throw new Error(`service did not report listening: ${(error as Error).message}`);
+  }
+  const { url, child, stdoutRecords, exited } = started;
 
   const logFile = join(logDir, env.LOG_FILE ?? 'recoscope.ndjson');
   return {
@@ -101,12 +74,9 @@ export async function startService(options: StartOptions = {}): Promise<RunningS
     logDir,
     logFile,
     stdoutRecords,
-    stderr: () => stderrText,
+    stderr: started.stderr,
     exited,
-    async stop(signal: NodeJS.Signals = 'SIGTERM') {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-      return exited;
-    },
+    stop: (signal?: NodeJS.Signals) => started.stop(signal),
   };
 }
 
