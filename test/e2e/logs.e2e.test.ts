@@ -1,0 +1,320 @@
+/**
+ * Logs end to end, on real parts: the compiled service writes ECS NDJSON files → a real
+ * Filebeat (built by scripts/stack.sh) tails them → a real Elasticsearch node stores them in
+ * reco-logs with the project's index template (npm run elk:setup's code).
+ *
+ * Checks: every request gives exactly one access document with the mapped types; error
+ * documents carry error.*; no secret reaches a file or a document; a "slower than p95" query
+ * works; an Elasticsearch outage loses and duplicates nothing; SIGTERM flushes every line.
+ * Waiting uses generous timeouts only; nothing asserts on wall-clock durations.
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { Client } from '@elastic/elasticsearch';
+import type { MappingProperty } from '@elastic/elasticsearch/lib/api/types';
+import { createElasticsearchClient, LOGS_INDEX } from '../../src/observability/elk/client';
+import { getField, searchLogs, type LogDocument } from '../../src/observability/elk/log-search';
+import { setupElk } from '../../src/observability/elk/setup';
+import { PROJECT_ROOT, type RunningService } from '../helpers/service';
+import { rawRequest } from '../helpers/http';
+import {
+  createStack,
+  orphans,
+  pidAlive,
+  readLogDir,
+  readLogDirText,
+  removeStack,
+  sleep,
+  stackDown,
+  stackPid,
+  stackStart,
+  stackStop,
+  stackUp,
+  stackVersions,
+  startService,
+  waitFor,
+  type TestStack,
+} from './stack';
+
+const API_KEY = `e2e-${randomUUID()}`;
+const SHIP_TIMEOUT_MS = 120_000;
+
+interface Call {
+  path: string;
+  auth?: 'good' | 'wrong' | 'none';
+  status: number;
+  errorKey?: string;
+}
+
+const OK_USERS = [1, 2, 3, 4, 5];
+const MODELS = ['popular', 'knn', 'knn_cosine', 'knn_tfidf'];
+const PHASE1: Call[] = [
+  ...MODELS.flatMap((model) => OK_USERS.map((user) => ({ path: `/reco/${model}/${user}`, status: 200 }))),
+  { path: '/reco/knn/999999999', status: 200 }, // unknown user: cold start, popular items
+  { path: '/reco/no_such_model/1', status: 404, errorKey: 'model_not_found' },
+  { path: '/reco/knn/abc', status: 422, errorKey: 'validation_error' },
+  { path: '/reco/knn/-1', status: 422, errorKey: 'validation_error' },
+  { path: '/reco/knn/10000000000', status: 404, errorKey: 'user_not_found' },
+  { path: '/reco/popular/1', auth: 'none', status: 401, errorKey: 'unauthorized' },
+  { path: '/reco/popular/1', auth: 'wrong', status: 401, errorKey: 'unauthorized' },
+];
+
+function headers(call: Pick<Call, 'auth'>, phase: string): Record<string, string> {
+  const h: Record<string, string> = { 'user-agent': `recoscope-e2e/${phase}` };
+  if (call.auth === undefined || call.auth === 'good') h.authorization = `Bearer ${API_KEY}`;
+  if (call.auth === 'wrong') h.authorization = 'Bearer wrong-token-0123456789';
+  return h;
+}
+
+async function send(service: RunningService, call: Call, phase: string): Promise<void> {
+  const res = await rawRequest(service.url, call.path, { headers: headers(call, phase) });
+  assert.equal(res.status, call.status, `${call.path} (${call.auth ?? 'good'} token): ${res.body}`);
+}
+
+describe('logs: service → NDJSON files → Filebeat → Elasticsearch', { timeout: 60 * 60_000 }, () => {
+  let stack: TestStack;
+  let es: Client;
+  let service: RunningService | undefined;
+  const pids: Record<string, number | undefined> = {};
+
+  const accessQuery = (phase: string) => ({
+    bool: {
+      filter: [{ term: { 'event.dataset': 'recoscope.access' } }, { term: { 'user_agent.original': `recoscope-e2e/${phase}` } }],
+    },
+  });
+  const countAccess = async (phase: string): Promise<number> => {
+    await es.indices.refresh({ index: LOGS_INDEX });
+    return (await es.count({ index: LOGS_INDEX, query: accessQuery(phase) })).count;
+  };
+  const accessDocs = async (phase: string): Promise<{ id: string; source: LogDocument }[]> => {
+    await es.indices.refresh({ index: LOGS_INDEX });
+    const res = await es.search<LogDocument>({ index: LOGS_INDEX, query: accessQuery(phase), size: 1000 });
+    return res.hits.hits.map((h) => ({ id: h._id ?? '', source: h._source ?? {} }));
+  };
+  /** Waits until `expected` access documents of `phase` are in, then makes sure no more come. */
+  const expectExactly = async (phase: string, expected: number): Promise<void> => {
+    await waitFor(async () => (await countAccess(phase)) >= expected, SHIP_TIMEOUT_MS, `${expected} "${phase}" access docs in Elasticsearch`);
+    // A duplicate would arrive with the batch, or with Filebeat's next retry; give it time.
+    await sleep(3_000);
+    assert.equal(await countAccess(phase), expected, `exactly ${expected} "${phase}" access docs`);
+  };
+
+  before(async () => {
+    stack = await createStack('logs');
+    await stackUp(['es'], stack.env);
+    es = createElasticsearchClient({ url: stack.esUrl });
+    // The template first, then Filebeat: the index never exists without our mapping.
+    await setupElk(es, join(PROJECT_ROOT, 'elk', 'index-templates'));
+    await stackUp(['filebeat'], stack.env);
+    pids.es = stackPid(stack, 'es');
+    pids.filebeat = stackPid(stack, 'filebeat');
+    // Printed as TAP diagnostics by the test runner.
+    console.log(`stack versions:\n${await stackVersions(['es', 'filebeat'], stack.env)}`);
+    service = await startService(stack, {
+      env: {
+        API_KEY,
+        LOG_LEVEL: 'info',
+        // Small files, so the run rotates a few times: lines must survive winston's rename
+        // of recoscope.ndjson to recoscope1.ndjson while Filebeat reads them. Enough files
+        // that none is deleted before Filebeat has read it (it is blocked during the outage).
+        LOG_MAX_SIZE_MB: '0.03',
+        LOG_MAX_FILES: '200',
+      },
+    });
+  });
+
+  after(async () => {
+    if (service !== undefined && service.child.exitCode === null && service.child.signalCode === null) {
+      await service.stop('SIGKILL');
+    }
+    await es?.close();
+    if (stack !== undefined) {
+      await stackDown(['es', 'filebeat'], stack.env);
+      for (const [name, pid] of Object.entries(pids)) {
+        if (pid !== undefined) assert.equal(pidAlive(pid), false, `${name} (pid ${pid}) still alive after stack down`);
+      }
+      assert.deepEqual(orphans(stack), [], 'no process of the test stack survives stack down');
+      removeStack(stack);
+    }
+  });
+
+  it('ships exactly one access document per request, with the mapped field types', async (t) => {
+    t.diagnostic(`Elasticsearch ${stack.esUrl}, logs ${stack.logDir}`);
+    assert.ok(service);
+    for (const call of PHASE1) await send(service, call, 'phase1');
+    await expectExactly('phase1', PHASE1.length);
+
+    const docs = await accessDocs('phase1');
+    for (const { id, source } of docs) {
+      // event.id is the document _id: Filebeat's retries cannot create a second copy.
+      assert.equal(getField(source, 'event.id'), id);
+      assert.equal(getField(source, 'service.name'), 'recoscope');
+      assert.equal(typeof getField(source, 'event.duration'), 'number');
+      assert.equal(getField(source, 'http.request.method'), 'GET');
+    }
+
+    const mapping = await es.indices.getMapping({ index: LOGS_INDEX });
+    const props = mapping[LOGS_INDEX]?.mappings.properties ?? {};
+    const typeOf = (path: string): string | undefined => {
+      let node: Record<string, MappingProperty> | undefined = props;
+      let prop: MappingProperty | undefined;
+      for (const part of path.split('.')) {
+        prop = node?.[part];
+        node = prop !== undefined && 'properties' in prop ? prop.properties : undefined;
+      }
+      return prop?.type;
+    };
+    assert.equal(typeOf('event.duration'), 'long');
+    assert.ok(['short', 'integer', 'long'].includes(typeOf('http.response.status_code') ?? ''), 'status code is numeric');
+    assert.equal(typeOf('reco.model'), 'keyword');
+    assert.equal(typeOf('reco.user_id'), 'long');
+    assert.equal(typeOf('reco.cold_start'), 'boolean');
+    assert.equal(typeOf('client.ip'), 'ip');
+    assert.equal(typeOf('@timestamp'), 'date');
+    assert.equal(typeOf('message'), 'text');
+    assert.equal(typeOf('event.category'), 'keyword', 'unmapped strings become keyword (dynamic template)');
+  });
+
+  it('error documents carry error.* and the error key; successes carry the reco fields', async () => {
+    const docs = (await accessDocs('phase1')).map((d) => d.source);
+    for (const call of PHASE1) {
+      const [pathOnly] = call.path.split('?');
+      const matching = docs.filter(
+        (d) =>
+          getField(d, 'url.path') === pathOnly &&
+          getField(d, 'http.response.status_code') === call.status &&
+          (call.auth === undefined || getField(d, 'reco.error_key') === call.errorKey),
+      );
+      assert.ok(matching.length >= 1, `a document for ${call.path} → ${call.status}`);
+      for (const doc of matching) {
+        if (call.status >= 400) {
+          assert.equal(getField(doc, 'log.level'), call.status >= 500 ? 'error' : 'warn', call.path);
+          assert.equal(getField(doc, 'reco.error_key'), call.errorKey, call.path);
+          assert.equal(typeof getField(doc, 'error.type'), 'string', `${call.path}: error.type`);
+          assert.equal(typeof getField(doc, 'error.message'), 'string', `${call.path}: error.message`);
+          assert.equal(getField(doc, 'event.outcome'), 'failure');
+        } else {
+          assert.equal(getField(doc, 'log.level'), 'info', call.path);
+          assert.equal(getField(doc, 'error.type'), undefined, call.path);
+          assert.ok(MODELS.includes(getField(doc, 'reco.model') as string), `${call.path}: reco.model`);
+          assert.ok((getField(doc, 'reco.items_count') as number) > 0, `${call.path}: items`);
+          assert.equal(typeof getField(doc, 'reco.k'), 'number');
+          assert.equal(typeof getField(doc, 'reco.fallback'), 'number');
+        }
+      }
+    }
+    const cold = docs.find((d) => getField(d, 'url.path') === '/reco/knn/999999999');
+    assert.equal(getField(cold ?? {}, 'reco.cold_start'), true, 'the unknown user is a cold start');
+  });
+
+  it('no secret reaches a log file or an Elasticsearch document', async () => {
+    const fileText = readLogDirText(stack.logDir);
+    assert.ok(fileText.length > 0);
+    assert.equal(fileText.includes(API_KEY), false, 'API key in a log file');
+    // Case-sensitive: the header's scheme. (A 401's error.message may say "invalid bearer token".)
+    assert.equal(fileText.includes('Bearer'), false, '"Bearer" in a log file');
+    assert.equal(fileText.includes('wrong-token-0123456789'), false, 'a wrong token in a log file');
+
+    await es.indices.refresh({ index: LOGS_INDEX });
+    const all = await es.search<LogDocument>({ index: LOGS_INDEX, query: { match_all: {} }, size: 10_000 });
+    assert.ok(all.hits.hits.length >= PHASE1.length);
+    const text = JSON.stringify(all.hits.hits.map((h) => h._source));
+    assert.equal(text.includes(API_KEY), false, 'API key in a document');
+    assert.equal(text.includes('Bearer'), false, '"Bearer" in a document');
+    assert.equal(text.includes('wrong-token-0123456789'), false, 'a wrong token in a document');
+  });
+
+  it('answers "knn requests slower than their p95" with a percentiles aggregation and a range query', async () => {
+    const knn = { bool: { filter: [{ term: { 'event.dataset': 'recoscope.access' } }, { term: { 'reco.model': 'knn' } }] } };
+    const agg = await es.search({
+      index: LOGS_INDEX,
+      size: 0,
+      query: knn,
+      aggs: { p95: { percentiles: { field: 'event.duration', percents: [95] } } },
+    });
+    const knnCount = typeof agg.hits.total === 'number' ? agg.hits.total : (agg.hits.total?.value ?? 0);
+    const p95Agg = agg.aggregations?.p95 as { values: Record<string, number | null> } | undefined;
+    const p95 = p95Agg?.values['95.0'];
+    assert.equal(typeof p95, 'number', 'p95 of knn durations');
+    assert.ok(knnCount >= OK_USERS.length);
+    // Durations are integers (ns): "> p95" is "> floor(p95)".
+    const threshold = Math.floor(p95 as number);
+    const slower = await es.search<LogDocument>({
+      index: LOGS_INDEX,
+      size: 100,
+      query: { bool: { filter: [...knn.bool.filter, { range: { 'event.duration': { gt: threshold } } }] } },
+    });
+    const slowerDocs = slower.hits.hits.map((h) => h._source ?? {});
+    assert.ok(slowerDocs.length < knnCount, 'not every knn request is slower than the p95');
+    for (const doc of slowerDocs) {
+      assert.equal(getField(doc, 'reco.model'), 'knn');
+      assert.ok((getField(doc, 'event.duration') as number) > threshold);
+    }
+    // The same question through the logs CLI's query language.
+    const viaCli = await searchLogs(es, {
+      query: `event.dataset:recoscope.access and reco.model:knn and event.duration > ${threshold}`,
+      size: 100,
+    });
+    assert.equal(viaCli.total, slowerDocs.length, 'logs CLI query agrees with the range query');
+  });
+
+  it('loses and duplicates nothing across an Elasticsearch outage', async (t) => {
+    assert.ok(service);
+    const before = await countAccess('phase1');
+    await stackStop(['es'], stack.env);
+    assert.equal(pids.es !== undefined && pidAlive(pids.es), false, 'Elasticsearch is down');
+
+    // M requests spread over more than 30 s while Elasticsearch is down.
+    const calls: Call[] = Array.from({ length: 16 }, (_, i) => ({ path: `/reco/${MODELS[i % MODELS.length]}/${(i % 5) + 1}`, status: 200 }));
+    for (const call of calls) {
+      await send(service, call, 'outage');
+      await sleep(2_100);
+    }
+    const filebeatPid = stackPid(stack, 'filebeat');
+    assert.ok(filebeatPid !== undefined && pidAlive(filebeatPid), 'Filebeat kept running during the outage');
+
+    await stackStart(['es'], stack.env); // same data dir: the earlier documents survive
+    pids.es = stackPid(stack, 'es');
+    t.diagnostic(`Elasticsearch restarted as pid ${pids.es}`);
+    assert.equal(await countAccess('phase1'), before, 'documents from before the outage survived');
+    await expectExactly('outage', calls.length);
+    const ids = new Set((await accessDocs('outage')).map((d) => getField(d.source, 'event.id')));
+    assert.equal(ids.size, calls.length, 'distinct event ids');
+  });
+
+  it('SIGTERM: the service exits 0 and every line reaches the file and Elasticsearch', async (t) => {
+    assert.ok(service);
+    const calls: Call[] = Array.from({ length: 12 }, (_, i) => ({ path: `/reco/${MODELS[i % MODELS.length]}/${(i % 5) + 1}`, status: 200 }));
+    await Promise.all(calls.map((call) => send(service as RunningService, call, 'sigterm')));
+    const code = await service.stop('SIGTERM');
+    assert.equal(code, 0, `exit code after SIGTERM\n${service.stderr()}`);
+
+    const records = readLogDir(stack.logDir);
+    const files = readdirSync(stack.logDir).filter((f) => f.includes('.ndjson'));
+    t.diagnostic(`log files: ${files.sort().join(', ')}`);
+    assert.ok(files.length >= 2, 'the run rotated the log file at least once');
+    const inFile = records.filter(
+      (r) => getField(r, 'event.dataset') === 'recoscope.access' && getField(r, 'user_agent.original') === 'recoscope-e2e/sigterm',
+    );
+    assert.equal(inFile.length, calls.length, 'every sigterm request has its line in the files');
+    await expectExactly('sigterm', calls.length);
+
+    // Totals: the files and the index agree on every access line of the run.
+    const fileAccess = records.filter((r) => getField(r, 'event.dataset') === 'recoscope.access').length;
+    await es.indices.refresh({ index: LOGS_INDEX });
+    const indexAccess = (await es.count({ index: LOGS_INDEX, query: { term: { 'event.dataset': 'recoscope.access' } } })).count;
+    assert.equal(indexAccess, fileAccess, 'access documents in Elasticsearch = access lines in the files');
+    // The last app lines written at shutdown made it too.
+    await waitFor(
+      async () => {
+        await es.indices.refresh({ index: LOGS_INDEX });
+        return (await es.count({ index: LOGS_INDEX, query: { term: { 'event.action': 'shutdown-complete' } } })).count === 1;
+      },
+      SHIP_TIMEOUT_MS,
+      'the shutdown-complete line in Elasticsearch',
+    );
+  });
+});

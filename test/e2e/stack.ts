@@ -1,0 +1,212 @@
+/**
+ * Shared helpers for the e2e tests that run the real observability stack (scripts/stack.sh:
+ * Elasticsearch, Filebeat, OpenTelemetry Collector) beside the real service.
+ *
+ *   const stack = await createStack();          // private run dir and free ports
+ *   await stackUp(['es', 'filebeat'], stack.env);
+ *   ...
+ *   await stackDown(['es', 'filebeat'], stack.env);
+ *   assert.deepEqual(orphans(stack), []);
+ *
+ * Each test stack gets its own STACK_RUN_DIR (pid files, data, logs) and free ports, so it
+ * neither disturbs nor is disturbed by a developer's stack on the default ports or by another
+ * e2e file's. The download/build cache (STACK_CACHE_DIR) is shared.
+ */
+import { execFile } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { PROJECT_ROOT, startService as startServiceProcess, type RunningService, type StartOptions } from '../helpers/service';
+
+const execFileAsync = promisify(execFile);
+
+export type Component = 'es' | 'filebeat' | 'otelcol';
+
+export interface TestStack {
+  runDir: string;
+  /** Environment for scripts/stack.sh and for what talks to the stack. */
+  env: Record<string, string>;
+  esUrl: string;
+  /** The service's log directory that Filebeat reads (RECO_LOG_DIR). */
+  logDir: string;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolvePort, rejectPort) => {
+    const server = createServer();
+    server.once('error', rejectPort);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+/** A private run dir, log dir and free ports for one test file's stack. */
+export async function createStack(label: string, extraEnv: Record<string, string> = {}): Promise<TestStack> {
+  const runDir = mkdtempSync(join(tmpdir(), `recoscope-stack-${label}-`));
+  // mkdtemp makes it 0700; Elasticsearch runs as its own user and keeps its state in here.
+  chmodSync(runDir, 0o755);
+  const logDir = join(runDir, 'service-logs');
+  const esPort = await freePort();
+  const esUrl = `http://127.0.0.1:${esPort}`;
+  const env: Record<string, string> = {
+    STACK_RUN_DIR: runDir,
+    ES_PORT: String(esPort),
+    ELASTICSEARCH_HOSTS: esUrl,
+    ELASTICSEARCH_URL: esUrl,
+    RECO_LOG_DIR: logDir,
+    FILEBEAT_HTTP_PORT: String(await freePort()),
+    ...extraEnv,
+  };
+  return { runDir, env, esUrl, logDir };
+}
+
+/** Runs scripts/stack.sh with the given arguments; returns its stdout, throws with its stderr. */
+export async function stackCommand(args: string[], env: Record<string, string>, timeoutMs = 45 * 60_000): Promise<string> {
+  try {
+    const { stdout } = await execFileAsync('bash', [join(PROJECT_ROOT, 'scripts', 'stack.sh'), ...args], {
+      cwd: PROJECT_ROOT,
+      env: { ...process.env, ...env },
+      // A cold install builds Filebeat / the collector from source: minutes on 2 cores.
+      timeout: timeoutMs,
+      maxBuffer: 32 * 1024 * 1024,
+    });
+    return stdout;
+  } catch (error) {
+    const e = error as { stderr?: string; message: string };
+    throw new Error(`scripts/stack.sh ${args.join(' ')} failed: ${e.message}\n${e.stderr ?? ''}`);
+  }
+}
+
+/** Installs if needed, wipes the run data, starts and waits until healthy. */
+export async function stackUp(components: Component[], env: Record<string, string>): Promise<void> {
+  await stackCommand(['up', ...components], env);
+}
+
+/** Stops (SIGTERM, then SIGKILL after a grace period). Safe to call when nothing runs. */
+export async function stackDown(components: Component[], env: Record<string, string>): Promise<void> {
+  await stackCommand(['down', ...components], env);
+}
+
+/** Starts on the existing run data (e.g. Elasticsearch after an outage: documents survive). */
+export async function stackStart(components: Component[], env: Record<string, string>): Promise<void> {
+  await stackCommand(['start', ...components], env);
+}
+
+/** Stops, keeping the run data. */
+export async function stackStop(components: Component[], env: Record<string, string>): Promise<void> {
+  await stackCommand(['stop', ...components], env);
+}
+
+export async function stackVersions(components: Component[], env: Record<string, string>): Promise<string> {
+  return (await stackCommand(['versions', ...components], env)).trim();
+}
+
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The pid a component's pid file names in this stack's run dir, if the file exists. */
+export function stackPid(stack: TestStack, name: string): number | undefined {
+  const file = join(stack.runDir, `${name}.pid`);
+  if (!existsSync(file)) return undefined;
+  const pid = Number(readFileSync(file, 'utf8').trim());
+  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+}
+
+/**
+ * Processes still alive whose command line or environment-free arguments mention the stack's
+ * run dir (every part is started with paths inside it): what `stackDown` left behind.
+ */
+export function orphans(stack: TestStack): string[] {
+  const found: string[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    let cmdline: string;
+    try {
+      cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0/g, ' ');
+    } catch {
+      continue; // exited meanwhile, or not ours to read
+    }
+    if (cmdline.includes(stack.runDir)) found.push(`${entry}: ${cmdline.slice(0, 200)}`);
+  }
+  return found;
+}
+
+export function removeStack(stack: TestStack): void {
+  rmSync(stack.runDir, { recursive: true, force: true });
+}
+
+/**
+ * Polls `probe` until it returns something other than undefined/false, then returns it.
+ * Throws after `timeoutMs` with `what` and the last probe error, if any.
+ */
+export async function waitFor<T>(
+  probe: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs: number,
+  what: string,
+  intervalMs = 500,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined && value !== false) return value;
+    } catch (error) {
+      lastError = error;
+    }
+    if (Date.now() >= deadline) {
+      const detail = lastError instanceof Error ? `: last error: ${lastError.message}` : '';
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${detail}`);
+    }
+    await sleep(intervalMs);
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolveSleep) => setTimeout(resolveSleep, ms));
+}
+
+/**
+ * The real service (dist/src/main.js) writing its NDJSON log into the stack's log dir (the
+ * directory Filebeat reads), on a free port.
+ */
+export async function startService(stack: TestStack, options: StartOptions = {}): Promise<RunningService> {
+  const port = await freePort();
+  return startServiceProcess({
+    ...options,
+    env: { PORT: String(port), LOG_DIR: stack.logDir, ...options.env },
+  });
+}
+
+/** Every record of every NDJSON file in `dir` (the live file and the rotated ones). */
+export function readLogDir(dir: string): Record<string, unknown>[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((file) => file.includes('.ndjson'))
+    .flatMap((file) =>
+      readFileSync(join(dir, file), 'utf8')
+        .split('\n')
+        .filter((line) => line.length > 0)
+        .map((line) => JSON.parse(line) as Record<string, unknown>),
+    );
+}
+
+/** The raw text of every NDJSON file in `dir`, for "this string appears nowhere" checks. */
+export function readLogDirText(dir: string): string {
+  if (!existsSync(dir)) return '';
+  return readdirSync(dir)
+    .filter((file) => file.includes('.ndjson'))
+    .map((file) => readFileSync(join(dir, file), 'utf8'))
+    .join('');
+}
