@@ -68,6 +68,15 @@ describe('MovieLens small (real data)', () => {
       const cold = model.recommend(999_999, K, untracedStages);
       assert.equal(cold.coldStart, true);
       assert.equal(cold.items.length, K);
+
+      // Micro-benchmark, printed only: per-request latency over every user, 20 rounds.
+      const rounds = 20;
+      const started = process.hrtime.bigint();
+      for (let r = 0; r < rounds; r++) {
+        for (let u = 0; u < data.nUsers; u++) model.recommend(data.users.ids[u] as number, K, untracedStages);
+      }
+      const perRequestUs = Number(process.hrtime.bigint() - started) / 1000 / (rounds * data.nUsers);
+      t.diagnostic(`${name}: recommend() ${perRequestUs.toFixed(1)} µs/request (mean over ${rounds * data.nUsers})`);
     });
   }
 });
