@@ -63,14 +63,19 @@ filebeat_start() {
       --path.home "$state" --path.data "$state/data" --path.logs "$state/logs" \
       > "$STACK_RUN_DIR/filebeat.out" 2>&1 < /dev/null &
   echo $! > "$STACK_RUN_DIR/filebeat.pid"
-  # Filebeat has no health endpoint enabled here; "alive after a moment" plus its own log
-  # line about the input starting is the readiness signal.
-  local i
-  for ((i=0; i<100; i++)); do
-    read_pid filebeat >/dev/null || { cat "$STACK_RUN_DIR/filebeat.out" >&2; tail -n 30 "$state"/logs/filebeat* >&2 2>/dev/null; die "filebeat: exited during start"; }
-    grep -qs 'Starting input\|Input .* starting\|filestream' "$state"/logs/filebeat* && break
+  # Ready = its stats endpoint (http.* in filebeat.yml) answers; it only listens once the
+  # beat is configured and its inputs are starting. Fail fast if the process dies meanwhile.
+  local stats="http://${FILEBEAT_HTTP_HOST:-127.0.0.1}:${FILEBEAT_HTTP_PORT:-5066}/" i
+  for ((i=0; i<${FILEBEAT_START_TIMEOUT:-60}*5; i++)); do
+    if ! read_pid filebeat >/dev/null; then
+      cat "$STACK_RUN_DIR/filebeat.out" >&2
+      tail -n 30 "$state/logs/filebeat" >&2 2>/dev/null || true
+      die "filebeat: exited during start"
+    fi
+    curl -fsS -o /dev/null "$stats" 2>/dev/null && break
     sleep 0.2
   done
+  curl -fsS -o /dev/null "$stats" 2>/dev/null || { filebeat_stop; die "filebeat: stats endpoint $stats not answering"; }
   log "filebeat: up (pid $(cat "$STACK_RUN_DIR/filebeat.pid"))"
 }
 
