@@ -124,7 +124,7 @@ export function stackPid(stack: TestStack, name: string): number | undefined {
 }
 
 /**
- * Processes still alive whose command line or environment-free arguments mention the stack's
+ * Processes still alive whose command line mentions the stack's
  * run dir (every part is started with paths inside it): what `stackDown` left behind.
  */
 export function orphans(stack: TestStack): string[] {
