@@ -6,49 +6,16 @@
  * exporter. Each test collector gets its own free ports, pid name and output file, so it can
  * run beside a stack collector on the default ports.
  */
-import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { PROJECT_ROOT } from '../helpers/service';
-
-const execFileAsync = promisify(execFile);
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolvePort, rejectPort) => {
-    const server = createServer();
-    server.once('error', rejectPort);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolvePort(port));
-    });
-  });
-}
+import { freePort, stackCommand } from './stack';
 
 export interface TestCollector {
   /** For OTEL_EXPORTER_OTLP_ENDPOINT (OTLP/HTTP). */
   endpoint: string;
   filePath: string;
   stop(): Promise<void>;
-}
-
-async function stack(args: string[], env: Record<string, string>): Promise<string> {
-  try {
-    const { stderr } = await execFileAsync('bash', [join(PROJECT_ROOT, 'scripts', 'stack.sh'), ...args], {
-      cwd: PROJECT_ROOT,
-      env: { ...process.env, ...env },
-      // A cold build of the collector takes a few minutes on 2 cores.
-      timeout: 30 * 60_000,
-      maxBuffer: 16 * 1024 * 1024,
-    });
-    return stderr;
-  } catch (error) {
-    const e = error as { stderr?: string; message: string };
-    throw new Error(`scripts/stack.sh ${args.join(' ')} failed: ${e.message}\n${e.stderr ?? ''}`);
-  }
 }
 
 /** Builds the collector if needed (`scripts/stack.sh up otelcol`), starts it, waits until healthy. */
@@ -62,12 +29,12 @@ export async function startCollector(label: string): Promise<TestCollector> {
     OTELCOL_OTLP_GRPC_PORT: String(await freePort()),
     OTELCOL_HEALTH_PORT: String(await freePort()),
   };
-  await stack(['up', 'otelcol'], env);
+  await stackCommand(['up', 'otelcol'], env);
   return {
     endpoint: `http://127.0.0.1:${httpPort}`,
     filePath: env.OTELCOL_FILE_PATH,
     stop: async () => {
-      await stack(['down', 'otelcol'], env);
+      await stackCommand(['down', 'otelcol'], env);
     },
   };
 }
@@ -99,7 +66,7 @@ async function esAnswers(esUrl: string): Promise<boolean> {
 export async function startLogShipping(label: string, logDir: string): Promise<LogShipping> {
   const esUrl = `http://127.0.0.1:${process.env.ES_PORT ?? '9200'}`;
   const startedEs = !(await esAnswers(esUrl));
-  if (startedEs) await stack(['up', 'es'], {});
+  if (startedEs) await stackCommand(['up', 'es'], {});
   mkdirSync(logDir, { recursive: true });
   const index = `recoscope-e2e-${label}-${process.pid}`;
   const env = {
@@ -109,7 +76,7 @@ export async function startLogShipping(label: string, logDir: string): Promise<L
     FILEBEAT_HTTP_PORT: String(await freePort()),
     ELASTICSEARCH_HOSTS: esUrl,
   };
-  await stack(['up', 'filebeat'], env);
+  await stackCommand(['up', 'filebeat'], env);
   return {
     esUrl,
     index,
@@ -130,9 +97,9 @@ export async function startLogShipping(label: string, logDir: string): Promise<L
       return body.hits.hits.map((h) => h._source);
     },
     stop: async () => {
-      await stack(['down', 'filebeat'], env);
+      await stackCommand(['down', 'filebeat'], env);
       await fetch(`${esUrl}/${index}`, { method: 'DELETE' }).catch(() => undefined);
-      if (startedEs) await stack(['down', 'es'], {});
+      if (startedEs) await stackCommand(['down', 'es'], {});
     },
   };
 }

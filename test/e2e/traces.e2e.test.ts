@@ -16,8 +16,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { rawRequest, type RawResponse } from '../helpers/http';
 import { accessRecords, field, readLogFile, startService, type LogRecord, type RunningService } from '../helpers/service';
+import { freePort } from './stack';
 import {
-  freePort,
   readSpans,
   spanStrings,
   startCollector,
