@@ -1,0 +1,249 @@
+/**
+ * From raw per-round samples to the rows of the benchmark table: medians, paired ratios,
+ * failure marks and target verdicts. Pure functions, unit-tested
+ * (test/unit/bench-summary.test.ts).
+ */
+import type { Observability } from './servers';
+import { check, median, pairedRatio, type TargetCheck } from './stats';
+
+export type Route = 'health' | 'popular' | 'knn';
+
+export interface TargetSpec {
+  id: string;
+  label: string;
+  /** Which server process answers (see servers.ts). */
+  server: string;
+  route: Route;
+  /** Set on the two baselines. */
+  baseline?: 'bare-http' | 'bare-express';
+  /** Set on service rows. */
+  observability?: Observability;
+  /**
+   * A fixed request rate (requests/s over all connections) instead of a closed loop at
+   * saturation: for latency under a given load. Such rows get no rps ratios.
+   */
+  rate?: number;
+}
+
+export interface Sample {
+  round: number;
+  rps: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  responses: number;
+  errors: number;
+  timeouts: number;
+  non2xx: number;
+  statusCodes: Record<string, number>;
+  /** CPU used by the server process, as a fraction of one core, over the run. */
+  serverCpu: number | undefined;
+  /** Server CPU time per response, microseconds: the cost of a request, whatever else ran. */
+  cpuUsPerRequest: number | undefined;
+  /** Same for the load generator (this process). */
+  generatorCpu: number;
+}
+
+export type RowStatus = 'ok' | 'failed' | 'skipped';
+
+export interface RowResult {
+  spec: TargetSpec;
+  status: RowStatus;
+  /** Why the row failed or was skipped. */
+  reason?: string;
+  warmup?: Sample;
+  rounds: Sample[];
+  rps: number;
+  p50Ms: number;
+  p99Ms: number;
+  serverCpu: number;
+  cpuUsPerRequest: number;
+  generatorCpu: number;
+  /** Totals over warm-up and every round. */
+  errors: number;
+  non2xx: number;
+  /** Median of per-round rps ratios to the bare Express baseline. */
+  vsExpress: number;
+  /** Median of per-round rps ratios to the same route with observability off (service rows). */
+  vsObsOff: number;
+  /** Median of per-round ratios of server CPU per request to obs off (service rows): > 1 costs more. */
+  cpuVsObsOff: number;
+}
+
+function byRound(
+  row: { rounds: Sample[] } | undefined,
+  rounds: number,
+  value: (s: Sample) => number | undefined = (s) => s.rps,
+): (number | undefined)[] {
+  const out: (number | undefined)[] = new Array<number | undefined>(rounds).fill(undefined);
+  for (const s of row?.rounds ?? []) if (s.round < rounds) out[s.round] = value(s);
+  return out;
+}
+
+const cpuPerRequest = (s: Sample): number | undefined => s.cpuUsPerRequest;
+
+/** Why a row's samples make it a failed measurement, or undefined when they are clean. */
+export function failureReason(samples: readonly Sample[]): string | undefined {
+  const errors = samples.reduce((n, s) => n + s.errors, 0);
+  const timeouts = samples.reduce((n, s) => n + s.timeouts, 0);
+  const non2xx = samples.reduce((n, s) => n + s.non2xx, 0);
+  if (errors === 0 && non2xx === 0) return undefined;
+  const codes: Record<string, number> = {};
+  for (const s of samples) for (const [code, n] of Object.entries(s.statusCodes)) codes[code] = (codes[code] ?? 0) + n;
+  const parts: string[] = [];
+  if (errors > 0) parts.push(`${errors} errors${timeouts > 0 ? ` (${timeouts} timeouts)` : ''}`);
+  if (non2xx > 0) {
+    parts.push(
+      `${non2xx} non-2xx (${Object.entries(codes)
+        .map(([c, n]) => `${c}×${n}`)
+        .join(', ')})`,
+    );
+  }
+  return parts.join(', ');
+}
+
+export interface RawRow {
+  spec: TargetSpec;
+  /** A row that could not run at all (e.g. no collector for tracing). */
+  skipped?: string;
+  /** The server could not start or died. */
+  crashed?: string;
+  warmup?: Sample;
+  rounds: Sample[];
+}
+
+/** Medians, totals, ratios and status for every row; `rounds` is how many rounds ran. */
+export function summarise(raw: readonly RawRow[], rounds: number): RowResult[] {
+  const express = raw.find((r) => r.spec.baseline === 'bare-express');
+  const expressRps = byRound(express?.skipped === undefined ? express : undefined, rounds);
+  return raw.map((r) => {
+    const all = [...(r.warmup === undefined ? [] : [r.warmup]), ...r.rounds];
+    const failure = failureReason(all);
+    let status: RowStatus = 'ok';
+    let reason: string | undefined;
+    if (r.skipped !== undefined) {
+      status = 'skipped';
+      reason = r.skipped;
+    } else if (r.crashed !== undefined || failure !== undefined || r.rounds.length === 0) {
+      status = 'failed';
+      reason = [r.crashed, failure].filter((x) => x !== undefined).join('; ') || 'no rounds measured';
+    }
+    const mine = byRound(r, rounds);
+    let vsObsOff = Number.NaN;
+    let cpuVsObsOff = Number.NaN;
+    if (r.spec.observability !== undefined && r.spec.rate === undefined) {
+      const off = raw.find(
+        (o) => o.spec.route === r.spec.route && o.spec.observability === 'off' && o.spec.rate === undefined && o.skipped === undefined,
+      );
+      if (off !== undefined) {
+        vsObsOff = pairedRatio(mine, byRound(off, rounds));
+        cpuVsObsOff = pairedRatio(byRound(r, rounds, cpuPerRequest), byRound(off, rounds, cpuPerRequest));
+      }
+    }
+    const row: RowResult = {
+      spec: r.spec,
+      status,
+      ...(reason === undefined ? {} : { reason }),
+      ...(r.warmup === undefined ? {} : { warmup: r.warmup }),
+      rounds: r.rounds,
+      rps: median(r.rounds.map((s) => s.rps)),
+      p50Ms: median(r.rounds.map((s) => s.p50Ms)),
+      p99Ms: median(r.rounds.map((s) => s.p99Ms)),
+      serverCpu: median(r.rounds.map((s) => s.serverCpu ?? Number.NaN)),
+      cpuUsPerRequest: median(r.rounds.map((s) => s.cpuUsPerRequest ?? Number.NaN)),
+      generatorCpu: median(r.rounds.map((s) => s.generatorCpu)),
+      errors: all.reduce((n, s) => n + s.errors, 0),
+      non2xx: all.reduce((n, s) => n + s.non2xx, 0),
+      vsExpress: status === 'skipped' || r.spec.rate !== undefined ? Number.NaN : pairedRatio(mine, expressRps),
+      vsObsOff,
+      cpuVsObsOff: status === 'skipped' ? Number.NaN : cpuVsObsOff,
+    };
+    return row;
+  });
+}
+
+export interface TrainingFigures {
+  /** Wall time of training every model, seconds. */
+  trainSeconds: number;
+  maxRssBytes: number;
+}
+
+export interface TargetInputs {
+  rows: readonly RowResult[];
+  connections: number;
+  /** Kion-scale training; undefined when not measured, with the reason. */
+  kion?: TrainingFigures;
+  kionNote?: string;
+}
+
+const ratioFmt = (v: number): string => `${v.toFixed(2)}×`;
+const secondsFmt = (v: number): string => `${v.toFixed(1)} s`;
+const gbFmt = (v: number): string => `${(v / 1e9).toFixed(2)} GB`;
+const msFmt = (v: number): string => `${v.toFixed(1)} ms`;
+
+/** The issue's targets, each met / missed / not measured. Reported, never asserted. */
+export function evaluateTargets(input: TargetInputs): TargetCheck[] {
+  const find = (route: Route, obs: Observability): RowResult | undefined =>
+    input.rows.find((r) => r.spec.route === route && r.spec.observability === obs && r.spec.rate === undefined && r.status !== 'skipped');
+  const findAtRate = (route: Route, obs: Observability): RowResult | undefined =>
+    input.rows.find((r) => r.spec.route === route && r.spec.observability === obs && r.spec.rate !== undefined && r.status !== 'skipped');
+  const usable = (row: RowResult | undefined): RowResult | undefined => (row?.status === 'ok' ? row : undefined);
+  const out: TargetCheck[] = [];
+  const expressTarget = (route: Route, limit: number): void => {
+    const off = find(route, 'off');
+    const others = (['log', 'trace'] as const)
+      .map((o) => find(route, o))
+      .filter((r): r is RowResult => r !== undefined && Number.isFinite(r.vsExpress))
+      .map((r) => `${r.spec.observability === 'log' ? 'file log' : 'log+trace'} ${ratioFmt(r.vsExpress)}`);
+    out.push(
+      check(
+        `/reco/${route} rps ≥ ${Math.round(limit * 100)}% of bare Express (obs off)`,
+        usable(off)?.vsExpress,
+        '>=',
+        limit,
+        ratioFmt,
+        others.length > 0 ? others.join(', ') : undefined,
+      ),
+    );
+  };
+  expressTarget('popular', 0.9);
+  expressTarget('knn', 0.7);
+  for (const route of ['popular', 'knn'] as const) {
+    const trace = find(route, 'trace');
+    const log = find(route, 'log');
+    const notes: string[] = [];
+    if (trace === undefined) notes.push('tracing rows skipped');
+    if (log !== undefined && Number.isFinite(log.vsObsOff)) notes.push(`file log alone ${ratioFmt(log.vsObsOff)}`);
+    if (trace !== undefined && Number.isFinite(trace.cpuVsObsOff)) {
+      notes.push(`server CPU per request ${ratioFmt(trace.cpuVsObsOff)} of obs off`);
+    }
+    const note = notes.length > 0 ? notes.join('; ') : undefined;
+    out.push(check(`/reco/${route} log+trace rps ≥ 80% of obs off`, usable(trace)?.vsObsOff, '>=', 0.8, ratioFmt, note));
+  }
+  out.push(check('Kion-scale training < 60 s', input.kion?.trainSeconds, '<', 60, secondsFmt, input.kionNote));
+  out.push(check('Kion-scale peak RSS < 1.5 GB', input.kion?.maxRssBytes, '<', 1.5e9, gbFmt, input.kionNote));
+  for (const obs of ['off', 'log', 'trace'] as const) {
+    const row = usable(find('knn', obs));
+    const label = obs === 'off' ? 'obs off' : obs === 'log' ? 'file log' : 'log+trace';
+    const name = `/reco/knn p99 < 20 ms at 50 connections (${label}, saturated)`;
+    if (input.connections !== 50) {
+      const measured = check(name, row?.p99Ms, '<', 20, msFmt);
+      out.push({ ...measured, verdict: 'not measured', note: `ran at ${input.connections} connections: p99 ${measured.measured}` });
+    } else {
+      out.push(check(name, row?.p99Ms, '<', 20, msFmt));
+    }
+  }
+  for (const obs of ['off', 'log', 'trace'] as const) {
+    const row = findAtRate('knn', obs);
+    if (row === undefined) continue;
+    const label = obs === 'off' ? 'obs off' : obs === 'log' ? 'file log' : 'log+trace';
+    const name = `/reco/knn p99 < 20 ms at 50 connections (${label}, at ${Math.round(row.spec.rate ?? 0)} rps)`;
+    if (input.connections !== 50) {
+      const measured = check(name, usable(row)?.p99Ms, '<', 20, msFmt);
+      out.push({ ...measured, verdict: 'not measured', note: `ran at ${input.connections} connections: p99 ${measured.measured}` });
+    } else {
+      out.push(check(name, usable(row)?.p99Ms, '<', 20, msFmt, row.status === 'ok' && row.rps < 0.95 * (row.spec.rate ?? 0) ? `server kept up with only ${Math.round(row.rps)} rps` : undefined));
+    }
+  }
+  return out;
+}

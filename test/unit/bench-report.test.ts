@@ -1,0 +1,191 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { fmtBytes, fmtInt, fmtMs, fmtRatio, markdownTable, textTable } from '../../src/bench/format';
+import { throughputCells } from '../../src/bench/report';
+import { evaluateTargets, failureReason, summarise, type RawRow, type Sample, type TargetSpec } from '../../src/bench/summary';
+
+function sample(round: number, rps: number, extra: Partial<Sample> = {}): Sample {
+  return {
+    round,
+    rps,
+    p50Ms: 2,
+    p99Ms: 10,
+    maxMs: 20,
+    responses: rps * 3,
+    errors: 0,
+    timeouts: 0,
+    non2xx: 0,
+    statusCodes: {},
+    serverCpu: 1,
+    cpuUsPerRequest: 1e6 / rps,
+    generatorCpu: 0.3,
+    ...extra,
+  };
+}
+
+const express: TargetSpec = { id: 'bare-express', label: 'bare Express 5 /health', server: 'bare-express', route: 'health', baseline: 'bare-express' };
+const spec = (route: 'popular' | 'knn', obs: 'off' | 'log' | 'trace'): TargetSpec => ({
+  id: `${route}/${obs}`,
+  label: `/reco/${route} · ${obs}`,
+  server: `svc-${obs}`,
+  route,
+  observability: obs,
+});
+
+function rows(): RawRow[] {
+  return [
+    { spec: express, warmup: sample(-1, 9000), rounds: [sample(0, 10_000), sample(1, 5_000), sample(2, 10_000)] },
+    { spec: spec('knn', 'off'), rounds: [sample(0, 8_000), sample(1, 4_000), sample(2, 7_000)] },
+    { spec: spec('knn', 'log'), rounds: [sample(0, 7_200), sample(1, 3_600), sample(2, 6_300)] },
+    { spec: spec('knn', 'trace'), skipped: 'scripts/stack/otelcol.sh not found', rounds: [] },
+    { spec: spec('popular', 'off'), rounds: [sample(0, 9_500), sample(1, 4_000, { non2xx: 3, statusCodes: { '500': 3 } }), sample(2, 9_000)] },
+  ];
+}
+
+describe('summarise', () => {
+  const summary = summarise(rows(), 3);
+  const byId = (id: string) => summary.find((r) => r.spec.id === id)!;
+
+  it('medians per row and ratios paired by round', () => {
+    const knn = byId('knn/off');
+    assert.equal(knn.rps, 7_000);
+    // per-round knn/express: 0.8, 0.8, 0.7 → median 0.8 (a ratio of medians would say 0.7).
+    assert.equal(knn.vsExpress, 0.8);
+    assert.equal(knn.vsObsOff, 1);
+    assert.equal(byId('bare-express').vsExpress, 1);
+  });
+
+  it('observability cost relative to the same route with observability off', () => {
+    const log = byId('knn/log');
+    assert.ok(Math.abs(log.vsObsOff - 0.9) < 1e-12);
+    // CPU per request rises as throughput falls (1e6 / rps per sample): 1 / 0.9.
+    assert.ok(Math.abs(log.cpuVsObsOff - 1 / 0.9) < 1e-12);
+  });
+
+  it('a row with any non-2xx is a failed measurement, with the status codes in the reason', () => {
+    const popular = byId('popular/off');
+    assert.equal(popular.status, 'failed');
+    assert.equal(popular.non2xx, 3);
+    assert.match(popular.reason ?? '', /3 non-2xx \(500×3\)/);
+    assert.equal(byId('knn/off').status, 'ok');
+  });
+
+  it('warm-up errors count too', () => {
+    const raw = rows();
+    raw[0]!.warmup = sample(-1, 9000, { errors: 2, timeouts: 1 });
+    const s = summarise(raw, 3)[0]!;
+    assert.equal(s.status, 'failed');
+    assert.equal(s.errors, 2);
+    assert.equal(failureReason([raw[0]!.warmup]), '2 errors (1 timeouts)');
+  });
+
+  it('skipped rows keep their reason and have no ratios', () => {
+    const trace = byId('knn/trace');
+    assert.equal(trace.status, 'skipped');
+    assert.equal(trace.reason, 'scripts/stack/otelcol.sh not found');
+    assert.ok(Number.isNaN(trace.vsExpress));
+    assert.deepEqual(throughputCells(trace).at(-1), 'skipped: scripts/stack/otelcol.sh not found');
+  });
+
+  it('a crashed server fails its row even with no samples', () => {
+    const s = summarise([{ spec: spec('knn', 'off'), crashed: 'server did not start', rounds: [] }], 3)[0]!;
+    assert.equal(s.status, 'failed');
+    assert.equal(s.reason, 'server did not start');
+  });
+});
+
+describe('evaluateTargets', () => {
+  const summary = summarise(rows(), 3);
+  const targets = evaluateTargets({ rows: summary, connections: 50, kion: { trainSeconds: 41, maxRssBytes: 1.6e9 } });
+  const find = (prefix: string) => targets.find((t) => t.name.startsWith(prefix))!;
+
+  it('rps ratio targets use the obs-off row and note the other modes', () => {
+    const knn = find('/reco/knn rps');
+    assert.equal(knn.verdict, 'met');
+    assert.equal(knn.measured, '0.80×');
+    assert.match(knn.note ?? '', /file log 0\.72×/);
+  });
+  it('a failed row does not count as measured', () => {
+    assert.equal(find('/reco/popular rps').verdict, 'not measured');
+  });
+  it('tracing targets are not measured when the tracing rows were skipped', () => {
+    const t = find('/reco/knn log+trace');
+    assert.equal(t.verdict, 'not measured');
+    assert.match(t.note ?? '', /tracing rows skipped/);
+  });
+  it('Kion-scale training and RSS', () => {
+    assert.equal(find('Kion-scale training').verdict, 'met');
+    assert.equal(find('Kion-scale peak RSS').verdict, 'missed');
+    assert.equal(find('Kion-scale peak RSS').measured, '1.60 GB');
+  });
+  it('p99 at 50 connections is judged only when the run used 50 connections', () => {
+    assert.equal(find('/reco/knn p99 < 20 ms at 50 connections (obs off, saturated)').verdict, 'met');
+    const quick = evaluateTargets({ rows: summary, connections: 16 });
+    const p99 = quick.find((t) => t.name.startsWith('/reco/knn p99 < 20 ms at 50 connections (obs off, saturated)'))!;
+    assert.equal(p99.verdict, 'not measured');
+    assert.match(p99.note ?? '', /16 connections: p99 10\.0 ms/);
+    assert.equal(quick.find((t) => t.name.startsWith('Kion-scale training'))!.verdict, 'not measured');
+  });
+});
+
+describe('fixed-rate rows', () => {
+  const raw = rows();
+  raw.push({
+    spec: { ...spec('knn', 'off'), id: 'knn/off@rate', label: '/reco/knn · off @ 3500 rps', rate: 3500 },
+    rounds: [sample(0, 3500, { p99Ms: 25 }), sample(1, 3480, { p99Ms: 30 }), sample(2, 3490, { p99Ms: 12 })],
+  });
+  const summary = summarise(raw, 3);
+
+  it('get no rps ratios and do not become the obs-off reference', () => {
+    const rate = summary.find((r) => r.spec.id === 'knn/off@rate')!;
+    assert.ok(Number.isNaN(rate.vsExpress));
+    assert.ok(Number.isNaN(rate.vsObsOff));
+    assert.ok(Math.abs(summary.find((r) => r.spec.id === 'knn/log')!.vsObsOff - 0.9) < 1e-12);
+  });
+  it('have their own p99 target line, judged on the median p99', () => {
+    const targets = evaluateTargets({ rows: summary, connections: 50 });
+    const t = targets.find((x) => x.name === '/reco/knn p99 < 20 ms at 50 connections (obs off, at 3500 rps)')!;
+    assert.equal(t.measured, '25.0 ms');
+    assert.equal(t.verdict, 'missed');
+    // The saturated line still reads the closed-loop row.
+    assert.equal(targets.find((x) => x.name.includes('(obs off, saturated)'))!.measured, '10.0 ms');
+  });
+});
+
+describe('formatting', () => {
+  it('numbers', () => {
+    assert.equal(fmtInt(12_345.6), '12 346');
+    assert.equal(fmtInt(999), '999');
+    assert.equal(fmtInt(Number.NaN), '—');
+    assert.equal(fmtMs(1.234), '1.23');
+    assert.equal(fmtMs(12.34), '12.3');
+    assert.equal(fmtMs(123.4), '123');
+    assert.equal(fmtRatio(0.9049), '0.90×');
+    assert.equal(fmtBytes(512), '512 B');
+    assert.equal(fmtBytes(1536), '1.50 KiB');
+    assert.equal(fmtBytes(1.5 * 2 ** 30), '1.50 GiB');
+  });
+  it('text tables align columns, numbers to the right', () => {
+    const table = textTable(
+      [
+        { header: 'target', align: 'left' },
+        { header: 'rps', align: 'right' },
+      ],
+      [
+        ['a', '1'],
+        ['longer', '12 345'],
+      ],
+    );
+    assert.equal(table, ['target     rps', '------  ------', 'a            1', 'longer  12 345'].join('\n'));
+  });
+  it('markdown tables escape pipes and mark right alignment', () => {
+    const md = markdownTable(
+      [
+        { header: 'target', align: 'left' },
+        { header: 'rps', align: 'right' },
+      ],
+      [['a|b', '1']],
+    );
+    assert.equal(md, ['| target | rps |', '|:---|---:|', '| a\\|b | 1 |'].join('\n'));
+  });
+});
