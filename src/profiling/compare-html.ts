@@ -197,9 +197,20 @@ export const COMPARE_PAGE_SCRIPT = `/* recoscope profile comparison: draws the f
   }
 
   function text(id, value) { var el = document.getElementById(id); if (el) el.textContent = value; }
+  function link(id, href) {
+    var el = document.getElementById(id);
+    if (!el || !href) return;
+    var a = document.createElement('a');
+    a.href = href;
+    a.textContent = "0x's flamegraph";
+    el.appendChild(document.createTextNode(' · '));
+    el.appendChild(a);
+  }
 
   text('run-a', runLabel(data.a));
   text('run-b', runLabel(data.b));
+  link('run-a', data.a.flamegraph);
+  link('run-b', data.b.flamegraph);
   text('title-a', data.a.label);
   text('title-b', data.b.label);
   text('facts-a', facts(data.a));

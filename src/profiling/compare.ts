@@ -7,7 +7,7 @@
  * so every comparison is of fractions of each run's own total.
  */
 import { copyFileSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import type { LoadSummary } from '../loadtest/load';
 import { busyFrames, foldedToTree, frameShares, idleShare, parseFolded, totalSamples, type FlameNode, type Folded, type FrameShare } from './folded';
 import { comparePageHtml, COMPARE_PAGE_SCRIPT, diffPageHtml } from './compare-html';
@@ -219,9 +219,11 @@ export function topMarkdown(a: RunData, b: RunData, rows: readonly TopRow[], n: 
   ].join('\n');
 }
 
-function pageData(a: RunData, b: RunData, rows: readonly TopRow[]): unknown {
+function pageData(dir: string, a: RunData, b: RunData, rows: readonly TopRow[]): unknown {
   const info = (r: RunData): Record<string, unknown> => ({
     label: r.label,
+    // 0x's own page of the run, relative to the comparison folder.
+    flamegraph: existsSync(join(r.dir, RUN_FILES.flamegraph)) ? relative(dir, join(r.dir, RUN_FILES.flamegraph)) : null,
     scenario: r.scenario,
     run: basename(r.dir),
     git: r.meta.git ?? null,
@@ -268,7 +270,7 @@ export function compareRuns(options: CompareOptions): CompareResult {
   };
   writeFileSync(files.top, topMarkdown(a, b, rows, n));
   // A script, not JSON fetched at run time: pages opened from file:// may not fetch.
-  writeFileSync(files.data, `window.RECOSCOPE_COMPARE = ${JSON.stringify(pageData(a, b, rows))};\n`);
+  writeFileSync(files.data, `window.RECOSCOPE_COMPARE = ${JSON.stringify(pageData(dir, a, b, rows))};\n`);
   const title = `${a.label} vs ${b.label}`;
   writeFileSync(files.diff, diffPageHtml(title));
   writeFileSync(files.index, comparePageHtml(title));
