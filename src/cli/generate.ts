@@ -5,17 +5,15 @@
  * Writes the deterministic Kion-schema synthetic dataset as CSV. A preset fills in the sizes;
  * explicit flags override it. `default` is what the server generates in memory by default.
  */
-import { parseArgs } from 'node:util';
 import { loadConfig } from '../config';
 import type { SyntheticParams } from '../data/synthetic';
 import { KION_PRESET, SyntheticParamsError, validateSyntheticParams, writeSyntheticCsv } from '../data/synthetic';
+import { parseCommandLine, UsageError } from './usage';
 
 const USAGE = `usage: npm run data:generate -- [--preset kion|default] [--users N] [--items M] [--interactions X] [--seed S] [--out FILE]
   --preset kion     ~960k users, 16k items, 5.5M interactions (MTS Kion scale)
   --preset default  the server's default synthetic dataset (SYNTHETIC_* settings)
   --out             default data/generated/kion-like.csv`;
-
-class UsageError extends Error {}
 
 function intFlag(name: string, text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
@@ -26,25 +24,20 @@ function intFlag(name: string, text: string | undefined): number | undefined {
 }
 
 export function resolveParams(argv: string[]): { params: SyntheticParams; out: string } {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        preset: { type: 'string' },
-        users: { type: 'string' },
-        items: { type: 'string' },
-        interactions: { type: 'string' },
-        seed: { type: 'string' },
-        out: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+  const { values } = parseCommandLine({
+    args: argv,
+    options: {
+      preset: { type: 'string' },
+      users: { type: 'string' },
+      items: { type: 'string' },
+      interactions: { type: 'string' },
+      seed: { type: 'string' },
+      out: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
   if (values.help === true) throw new UsageError('');
   const defaults = loadConfig().dataset.synthetic;
   let base: SyntheticParams;

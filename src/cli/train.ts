@@ -5,7 +5,6 @@
  * writes one artifact version per model; the server reuses them at start-up when its params
  * and dataset fingerprint match.
  */
-import { parseArgs } from 'node:util';
 import type { Config } from '../config';
 import { ConfigError, loadConfig } from '../config';
 import { loadDataset } from '../data/datasets';
@@ -14,28 +13,22 @@ import type { ModelName } from '../models/catalog';
 import { MODEL_NAMES, modelSpec, parseModelList } from '../models/catalog';
 import { datasetInfo } from '../models/registry';
 import { trainModel } from '../models/training';
+import { parseCommandLine, UsageError } from './usage';
 
 const USAGE = `usage: npm run train -- [--dataset <path|synthetic>] [--models ${MODEL_NAMES.join(',')}] [--out artifacts]`;
 
-class UsageError extends Error {}
-
 function parse(argv: string[]): { config: Config; models: ModelName[] } {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        dataset: { type: 'string' },
-        models: { type: 'string' },
-        out: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+  const { values } = parseCommandLine({
+    args: argv,
+    options: {
+      dataset: { type: 'string' },
+      models: { type: 'string' },
+      out: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
   if (values.help === true) throw new UsageError('');
   const config = loadConfig();
   if (values.dataset !== undefined) config.dataset.source = values.dataset;

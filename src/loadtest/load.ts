@@ -17,12 +17,8 @@ import { createRng } from '../data/prng';
 import { USER_ID_PLACEHOLDER, type Scenario } from './scenarios';
 import { createUserSampler, createWeightedPicker } from './users';
 
-export interface LoadOptions {
-  scenario: Scenario;
-  /** Base URL of the service, e.g. http://127.0.0.1:8080 */
-  url: string;
-  /** Sent as `Authorization: Bearer <key>` on every request. */
-  apiKey?: string;
+/** What shapes a run: shared by its options, the CLI's settings and its summary. */
+export interface LoadShape {
   connections: number;
   durationSeconds: number;
   /** Load sent before the measured phase and left out of the summary (JIT, caches). */
@@ -33,6 +29,14 @@ export interface LoadOptions {
   /** Known users are 0..knownUsers-1. */
   knownUsers: number;
   zipfExponent: number;
+}
+
+export interface LoadOptions extends LoadShape {
+  scenario: Scenario;
+  /** Base URL of the service, e.g. http://127.0.0.1:8080 */
+  url: string;
+  /** Sent as `Authorization: Bearer <key>` on every request. */
+  apiKey?: string;
   /** Per-request timeout in seconds (autocannon's default is 10). */
   timeoutSeconds?: number;
   /** Draw autocannon's progress bar on stderr. */
@@ -43,16 +47,9 @@ export interface LoadOptions {
   signal?: AbortSignal;
 }
 
-export interface LoadSummary {
+export interface LoadSummary extends LoadShape {
   scenario: string;
   url: string;
-  connections: number;
-  durationSeconds: number;
-  warmupSeconds: number;
-  seed: number;
-  coldShare: number;
-  knownUsers: number;
-  zipfExponent: number;
   /** When the measured phase started (ISO 8601). */
   startedAt: string;
   /** The measured phase's length as autocannon timed it. */

@@ -3,6 +3,7 @@
  * (node:util parseArgs) over environment variables over the scenario file's defaults.
  */
 import type { ParseArgsConfig } from 'node:util';
+import type { LoadShape } from './load';
 import type { ScenarioDefaults } from './scenarios';
 
 /** parseArgs options for the shared load flags; every value is a string, parsed below. */
@@ -33,14 +34,7 @@ export const LOAD_ENV: Record<keyof typeof LOAD_FLAGS, string> = {
   scenarios: 'LOAD_SCENARIOS_FILE',
 };
 
-export interface LoadSettings {
-  connections: number;
-  durationSeconds: number;
-  warmupSeconds: number;
-  seed: number;
-  coldShare: number;
-  knownUsers: number;
-  zipfExponent: number;
+export interface LoadSettings extends LoadShape {
   timeoutSeconds: number;
 }
 

@@ -1,0 +1,16 @@
+/** Command-line parsing shared by the CLIs: node:util's parseArgs, with its errors as usage errors. */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+
+/** A wrong command line: the CLI prints the message and its usage, and exits 2. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+export function parseCommandLine<T extends ParseArgsConfig>(config: T): ReturnType<typeof parseArgs<T>> {
+  try {
+    return parseArgs(config);
+  } catch (error) {
+    // parseArgs throws TypeErrors for unknown flags and missing values: the user's mistake.
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
+}
