@@ -64,6 +64,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const statusCodes: Record<string, number> = {};
   let responses = 0;
   let non2xx = 0;
+  const paths = options.paths;
+  let next = 0;
   const cpuBefore = process.cpuUsage();
   const started = process.hrtime.bigint();
   const result = await new Promise<autocannon.Result>((resolveRun, rejectRun) => {
@@ -74,8 +76,18 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
         duration: options.durationSeconds,
         timeout: options.timeoutSeconds ?? 10,
         headers: options.headers ?? {},
-        // Static requests are built once; autocannon cycles them per connection.
-        requests: options.paths.map((path) => ({ method: 'GET' as const, path })),
+        // One dynamic request that takes the next path of the shared list. (A static list of
+        // N requests would be pre-built by every connection at start-up: N × connections
+        // request builds, seconds of client CPU with 4 096 paths × 50 connections.)
+        requests: [
+          {
+            method: 'GET' as const,
+            setupRequest: (req: autocannon.Request): autocannon.Request => {
+              req.path = paths[next++ % paths.length] as string;
+              return req;
+            },
+          },
+        ],
       },
       (error, res) => (error === null || error === undefined ? resolveRun(res) : rejectRun(error as Error)),
     );
