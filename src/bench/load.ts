@@ -83,7 +83,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
           {
             method: 'GET' as const,
             setupRequest: (req: autocannon.Request): autocannon.Request => {
-              req.path = paths[next++ % paths.length] as string;
+              req.path = paths[next++ % paths.length];
               return req;
             },
           },
