@@ -39,15 +39,11 @@ export function accessLog(logger: Logger): RequestHandler {
       res.setHeader('x-trace-id', traceIds.traceId);
       res.setHeader('traceparent', `00-${traceIds.traceId}-${traceIds.spanId}-01`);
     }
-    let written = false;
-    const write = (aborted: boolean) => {
-      if (written) return;
-      written = true;
-      writeAccessLine(logger, req, res, locals, process.hrtime.bigint() - startedAt, aborted);
-    };
-    res.once('finish', () => write(false));
-    // 'close' without 'finish': the client went away before the response was complete.
-    res.once('close', () => write(!res.writableFinished));
+    // An http.ServerResponse always emits 'close', after 'finish' when the response was
+    // complete, so one listener sees both cases; unfinished means the client went away.
+    res.once('close', () => {
+      writeAccessLine(logger, req, res, locals, process.hrtime.bigint() - startedAt, !res.writableFinished);
+    });
     next();
   };
 }
@@ -61,6 +57,9 @@ function writeAccessLine(
   aborted: boolean,
 ): void {
   const status = res.statusCode;
+  const level = status >= 500 ? 'error' : status >= 400 || aborted ? 'warn' : 'info';
+  // Observability off (no transports) or a level filtered out: skip building the record.
+  if (logger.silent || !logger.isLevelEnabled(level)) return;
   const path = req.path.length > MAX_LOGGED_PATH ? `${req.path.slice(0, MAX_LOGGED_PATH)}…` : req.path;
   const failure = locals.failure;
   const reco: RecoFields | undefined =
@@ -94,6 +93,5 @@ function writeAccessLine(
   }
   const durationMs = Number(durationNs) / 1e6;
   const message = `${req.method} ${path} ${status} ${durationMs.toFixed(1)}ms${aborted ? ' (client aborted)' : ''}`;
-  const level = status >= 500 ? 'error' : status >= 400 || aborted ? 'warn' : 'info';
   logger.log(level, message, record);
 }

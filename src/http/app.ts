@@ -3,9 +3,9 @@ import express, { type Express } from 'express';
 import type { Logger } from 'winston';
 import type { ModelLookup } from '../models/types';
 import { accessLog } from './access-log';
-import { bearerAuth } from './auth';
+import { bearerCheck } from './auth';
 import { errorHandler, methodNotAllowedHandler, notFoundHandler } from './errors';
-import { recoContext, recoHandler } from './reco-route';
+import { recoHandler } from './reco-route';
 
 export interface AppOptions {
   models: ModelLookup;
@@ -31,7 +31,7 @@ export function createApp({ models, apiKey, kRecs, logger }: AppOptions): Expres
 
   app
     .route('/reco/:model_name/:user_id')
-    .get(recoContext(kRecs), bearerAuth(apiKey), recoHandler(models, kRecs))
+    .get(recoHandler({ models, k: kRecs, isAuthorized: bearerCheck(apiKey) }))
     .all(methodNotAllowedHandler);
 
   app.use(notFoundHandler);

@@ -1,7 +1,5 @@
 /** Bearer-token check for the /reco routes, in constant time. */
 import { hash, timingSafeEqual } from 'node:crypto';
-import type { RequestHandler } from 'express';
-import { errors } from './errors';
 
 function digest(value: string): Buffer {
   // Hashing first gives equal-length buffers, so timingSafeEqual never leaks the key length.
@@ -9,16 +7,13 @@ function digest(value: string): Buffer {
   return hash('sha256', value, 'buffer');
 }
 
-export function bearerAuth(apiKey: string): RequestHandler {
+/** Does an `Authorization` header carry `Bearer <apiKey>`? */
+export type BearerCheck = (authorization: string | undefined) => boolean;
+
+export function bearerCheck(apiKey: string): BearerCheck {
   const expected = digest(apiKey);
-  return (req, _res, next) => {
-    const header = req.headers.authorization;
-    const match = header === undefined ? null : /^Bearer +(\S+) *$/i.exec(header);
-    const token = match?.[1];
-    if (token === undefined || !timingSafeEqual(digest(token), expected)) {
-      next(errors.unauthorized());
-      return;
-    }
-    next();
+  return (authorization) => {
+    const token = authorization === undefined ? undefined : /^Bearer +(\S+) *$/i.exec(authorization)?.[1];
+    return token !== undefined && timingSafeEqual(digest(token), expected);
   };
 }

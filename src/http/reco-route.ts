@@ -3,6 +3,7 @@ import type { Request, RequestHandler, Response } from 'express';
 import type { ModelLookup } from '../models/types';
 import { annotateRequest, requestStages } from '../observability/tracing';
 import type { RecoFields } from './access-log';
+import type { BearerCheck } from './auth';
 import { errors } from './errors';
 import { parseUserId } from './user-id';
 
@@ -13,22 +14,25 @@ export interface RecoResponse {
 
 type RecoParams = { model_name: string; user_id: string };
 
-/**
- * Runs before auth, so even a rejected request's access line says which model it asked for.
- * The model name is client text: it is logged, clipped by the access log like the path.
- */
-export function recoContext(k: number): RequestHandler<RecoParams> {
-  return (req: Request<RecoParams>, res: Response, next) => {
-    const reco: RecoFields = { model: req.params.model_name.slice(0, 128), k };
-    res.locals.reco = reco;
-    next();
-  };
+export interface RecoRouteOptions {
+  models: ModelLookup;
+  k: number;
+  isAuthorized: BearerCheck;
 }
 
-export function recoHandler(models: ModelLookup, k: number): RequestHandler<RecoParams> {
+/**
+ * One handler rather than context → auth → recommend middlewares: each Express layer costs
+ * a router dispatch per request (and a wrapper span check when tracing), on a route whose
+ * whole budget is a few hundred microseconds.
+ */
+export function recoHandler({ models, k, isAuthorized }: RecoRouteOptions): RequestHandler<RecoParams> {
   return (req: Request<RecoParams>, res: Response) => {
     const { model_name: modelName, user_id: rawUserId } = req.params;
-    const reco = res.locals.reco as RecoFields;
+    // Set before auth, so even a rejected request's access line says which model it asked
+    // for. The model name is client text: clipped like the path.
+    const reco: RecoFields = { model: modelName.slice(0, 128), k };
+    res.locals.reco = reco;
+    if (!isAuthorized(req.headers.authorization)) throw errors.unauthorized();
     const userId = parseUserId(rawUserId);
     reco.user_id = userId;
     const model = models.get(modelName);
