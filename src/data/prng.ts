@@ -57,3 +57,16 @@ export function createRng(seed: number): Rng {
 function rotl(x: number, k: number): number {
   return (x << k) | (x >>> (32 - k));
 }
+
+/** 0..n-1 in a seeded random order (Fisher–Yates), e.g. to decide which ids are the hits. */
+export function shuffledIds(n: number, rng: Rng): Int32Array {
+  const ids = new Int32Array(n);
+  for (let i = 0; i < n; i++) ids[i] = i;
+  for (let i = n - 1; i > 0; i--) {
+    const j = rng.int(i + 1);
+    const t = ids[i] as number;
+    ids[i] = ids[j] as number;
+    ids[j] = t;
+  }
+  return ids;
+}

@@ -18,7 +18,7 @@ import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { once } from 'node:events';
 import type { Rng } from './prng';
-import { createRng } from './prng';
+import { createRng, shuffledIds } from './prng';
 import type { Interactions } from './interactions';
 import { InteractionsBuilder } from './interactions';
 import { daysToSeconds, formatIsoDate, kionWeight, parseIsoDate, SCHEMA_COLUMNS } from './schemas';
@@ -114,14 +114,7 @@ export class SyntheticGenerator {
     const rng = this.rng;
 
     // Popularity: a seeded shuffle decides which item ids are the hits.
-    const rankOf = new Int32Array(items);
-    for (let i = 0; i < items; i++) rankOf[i] = i;
-    for (let i = items - 1; i > 0; i--) {
-      const j = rng.int(i + 1);
-      const t = rankOf[i] as number;
-      rankOf[i] = rankOf[j] as number;
-      rankOf[j] = t;
-    }
+    const rankOf = shuffledIds(items, rng);
     const popularity = new Float64Array(items);
     for (let i = 0; i < items; i++) popularity[i] = Math.pow((rankOf[i] as number) + 1, -ZIPF_EXPONENT);
     this.globalCdf = cumulative(popularity);

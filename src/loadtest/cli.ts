@@ -11,8 +11,8 @@ import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { PROJECT_ROOT } from '../process/child-server';
 import { runLoadDetailed } from './load';
-import { LOAD_FLAGS, OptionsError, onInterrupt, fileTimestamp, flagOrEnv, isParseArgsError, loadSettings } from './options';
-import { DEFAULT_SCENARIOS_FILE, ScenarioError, getScenario, loadScenarioFile, needsApiKey } from './scenarios';
+import { LOAD_FLAGS, OptionsError, onInterrupt, fileTimestamp, flagOrEnv, isParseArgsError, selectScenario } from './options';
+import { ScenarioError, needsApiKey } from './scenarios';
 
 const USAGE = `usage: npm run load -- <scenario> [options]
 
@@ -46,11 +46,8 @@ async function main(): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
-  if (positionals.length !== 1) throw new OptionsError(`expected one scenario name, got ${positionals.length} (try --help)`);
   const env = process.env;
-  const file = loadScenarioFile(flagOrEnv(values, 'scenarios', 'LOAD_SCENARIOS_FILE', env) ?? DEFAULT_SCENARIOS_FILE);
-  const scenario = getScenario(file, positionals[0] as string);
-  const settings = loadSettings(values, env, file.defaults);
+  const { scenario, settings } = selectScenario(values, positionals, env);
   const url = flagOrEnv(values, 'url', 'LOAD_URL', env) ?? 'http://127.0.0.1:8080';
   const apiKey = flagOrEnv(values, 'key', 'API_KEY', env);
   if (apiKey === undefined && needsApiKey(scenario)) {

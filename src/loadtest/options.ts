@@ -4,7 +4,13 @@
  */
 import type { ParseArgsConfig } from 'node:util';
 import type { LoadShape } from './load';
-import type { ScenarioDefaults } from './scenarios';
+import {
+  DEFAULT_SCENARIOS_FILE,
+  getScenario,
+  loadScenarioFile,
+  type Scenario,
+  type ScenarioDefaults,
+} from './scenarios';
 
 /** parseArgs options for the shared load flags; every value is a string, parsed below. */
 export const LOAD_FLAGS = {
@@ -86,6 +92,25 @@ export function loadSettings(values: LoadFlagValues, env: NodeJS.ProcessEnv, def
     zipfExponent: number(get('zipf'), defaults.zipfExponent, '--zipf', (n) => n >= 0 && n <= 5, 'a number in [0, 5]'),
     timeoutSeconds: number(get('timeout'), 10, '--timeout', (n) => n > 0 && n <= 600, 'seconds in (0, 600]'),
   };
+}
+
+export interface ScenarioSelection {
+  scenariosFile: string;
+  scenario: Scenario;
+  settings: LoadSettings;
+}
+
+/** The one positional scenario name, its file (--scenarios / LOAD_SCENARIOS_FILE) and the load settings. */
+export function selectScenario(
+  values: LoadFlagValues,
+  positionals: string[],
+  env: NodeJS.ProcessEnv,
+): ScenarioSelection {
+  if (positionals.length !== 1) throw new OptionsError(`expected one scenario name, got ${positionals.length} (try --help)`);
+  const scenariosFile = flagOrEnv(values, 'scenarios', LOAD_ENV.scenarios, env) ?? DEFAULT_SCENARIOS_FILE;
+  const file = loadScenarioFile(scenariosFile);
+  const scenario = getScenario(file, positionals[0] as string);
+  return { scenariosFile, scenario, settings: loadSettings(values, env, file.defaults) };
 }
 
 /** A compact UTC timestamp for file names: 20261123T101251Z. */

@@ -3,7 +3,7 @@
  * users make most requests, as in production) plus a share of users the service has never
  * seen (cold start), all from one seeded PRNG so a run's request sequence is reproducible.
  */
-import { createRng, type Rng } from '../data/prng';
+import { createRng, shuffledIds, type Rng } from '../data/prng';
 
 /**
  * Unknown users are drawn from [COLD_USER_MIN, COLD_USER_MAX): valid ids (the service answers
@@ -46,14 +46,7 @@ export function createUserSampler(options: UserSamplerOptions, rng: Rng = create
     cdf[r] = total;
   }
   // A seeded shuffle assigns ranks to ids, so the hot users are not simply the lowest ids.
-  const userOfRank = new Int32Array(knownUsers);
-  for (let i = 0; i < knownUsers; i++) userOfRank[i] = i;
-  for (let i = knownUsers - 1; i > 0; i--) {
-    const j = rng.int(i + 1);
-    const t = userOfRank[i] as number;
-    userOfRank[i] = userOfRank[j] as number;
-    userOfRank[j] = t;
-  }
+  const userOfRank = shuffledIds(knownUsers, rng);
 
   return {
     next(): UserDraw {

@@ -9,8 +9,8 @@
  */
 import { relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DEFAULT_SCENARIOS_FILE, ScenarioError, getScenario, loadScenarioFile } from '../loadtest/scenarios';
-import { LOAD_FLAGS, OptionsError, onInterrupt, flagOrEnv, isParseArgsError, loadSettings } from '../loadtest/options';
+import { ScenarioError } from '../loadtest/scenarios';
+import { LOAD_FLAGS, OptionsError, onInterrupt, flagOrEnv, isParseArgsError, selectScenario } from '../loadtest/options';
 import { busyFrames, idleShare } from './folded';
 import { pct, renderTopTable } from './report';
 import { ProfileError, profileScenario } from './run';
@@ -56,12 +56,8 @@ async function main(): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
-  if (positionals.length !== 1) throw new OptionsError(`expected one scenario name, got ${positionals.length} (try --help)`);
   const env = process.env;
-  const scenariosFile = flagOrEnv(values, 'scenarios', 'LOAD_SCENARIOS_FILE', env) ?? DEFAULT_SCENARIOS_FILE;
-  const file = loadScenarioFile(scenariosFile);
-  const scenario = getScenario(file, positionals[0] as string);
-  const load = loadSettings(values, env, file.defaults);
+  const { scenariosFile, scenario, settings: load } = selectScenario(values, positionals, env);
   const port = parsePositiveInt(flagOrEnv(values, 'port', 'PROFILE_PORT', env), '--port', undefined);
   if (port !== undefined && port > 65535) throw new OptionsError(`invalid --port '${port}': at most 65535`);
   const top = parsePositiveInt(values.top, '--top', 10) as number;
