@@ -47,8 +47,10 @@ function shares(runDir: string): FrameShare[] {
  * Two runs' top-n frames, compared as sets of names. On this shared two-core machine frames
  * around the n-th place are often within a point of each other and swap places between runs,
  * so a frame may be missing from the other run's top n only if it missed it narrowly (within
- * `tolerance` of the n-th share there). Names that failed to line up (line numbers, JIT
- * markers, absolute paths) would be absent altogether and fail.
+ * `tolerance` of the n-th share there). Between two 5 s runs one frame's share moves by up to
+ * ~1–1.5 points (seen in CI: 2.3% ↔ 3.3%), so the gap between two frames by up to twice that.
+ * Names that failed to line up (line numbers, JIT markers, absolute paths) would be absent
+ * altogether and fail whatever the tolerance.
  */
 function topAgreement(a: FrameShare[], b: FrameShare[], n: number, tolerance: number): string[] {
   const problems: string[] = [];
@@ -128,7 +130,7 @@ describe('npm run profile', () => {
     assert.equal(runs.knn?.length, 1, 'needs the first knn run');
     await profile('knn');
     const [first, second] = (runs.knn ?? []).map(shares) as [FrameShare[], FrameShare[]];
-    const problems = topAgreement(first, second, 5, 0.015);
+    const problems = topAgreement(first, second, 5, 0.025);
     const show = (s: FrameShare[]): string => s.slice(0, 6).map((f) => `${(f.selfShare * 100).toFixed(1)}% ${f.frame}`).join('\n  ');
     assert.deepEqual(problems, [], `top frames differ:\n run 1:\n  ${show(first)}\n run 2:\n  ${show(second)}`);
   });
