@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseCommandLine, UsageError } from '../cli/usage';
 import { loadConfig } from '../config';
 import { KION_PRESET } from '../data/synthetic';
 import { PROJECT_ROOT, type ChildServer } from '../process/child-server';
@@ -64,8 +64,6 @@ interface Options {
   outDir: string;
 }
 
-class UsageError extends Error {}
-
 function positive(text: string | undefined, fallback: number, name: string, allowZero = false): number {
   if (text === undefined) return fallback;
   const n = Number(text);
@@ -74,7 +72,7 @@ function positive(text: string | undefined, fallback: number, name: string, allo
 }
 
 export function parseOptions(argv: string[]): Options {
-  const { values } = parseArgs({
+  const { values } = parseCommandLine({
     args: argv,
     options: {
       quick: { type: 'boolean', default: false },
@@ -203,8 +201,8 @@ async function main(): Promise<number> {
   try {
     options = parseOptions(process.argv.slice(2));
   } catch (error) {
-    if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      const message = (error as Error).message;
+    if (error instanceof UsageError) {
+      const message = error.message;
       process.stderr.write(`${message === '' ? '' : `bench: ${message}\n`}${USAGE}\n`);
       return message === '' ? 0 : 2;
     }

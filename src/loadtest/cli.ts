@@ -6,12 +6,12 @@
  * Exit codes: 0 done, 1 the run failed (unreachable target, nothing succeeded), 2 bad usage.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { dirname, join, resolve } from 'node:path';
 import autocannon from 'autocannon';
+import { displayPath, parseCommandLine, UsageError } from '../cli/usage';
 import { PROJECT_ROOT } from '../process/child-server';
 import { runLoadDetailed } from './load';
-import { LOAD_FLAGS, OptionsError, onInterrupt, fileTimestamp, flagOrEnv, isParseArgsError, selectScenario } from './options';
+import { LOAD_FLAGS, onInterrupt, fileTimestamp, flagOrEnv, selectScenario } from './options';
 import { ScenarioError, needsApiKey } from './scenarios';
 
 const USAGE = `usage: npm run load -- <scenario> [options]
@@ -31,7 +31,7 @@ const USAGE = `usage: npm run load -- <scenario> [options]
 `;
 
 async function main(): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseCommandLine({
     args: process.argv.slice(2),
     allowPositionals: true,
     options: {
@@ -51,7 +51,7 @@ async function main(): Promise<number> {
   const url = flagOrEnv(values, 'url', 'LOAD_URL', env) ?? 'http://127.0.0.1:8080';
   const apiKey = flagOrEnv(values, 'key', 'API_KEY', env);
   if (apiKey === undefined && needsApiKey(scenario)) {
-    throw new OptionsError(`scenario '${scenario.name}' needs the service's API key: pass --key or set API_KEY`);
+    throw new UsageError(`scenario '${scenario.name}' needs the service's API key: pass --key or set API_KEY`);
   }
   const out = resolve(
     flagOrEnv(values, 'out', 'LOAD_OUT', env) ?? join(PROJECT_ROOT, 'loadtest', 'results', `${scenario.name}-${fileTimestamp()}.json`),
@@ -76,7 +76,7 @@ async function main(): Promise<number> {
   process.stdout.write(
     `\n${scenario.name}: ${summary.rps} req/s, p50 ${summary.latencyMs.p50} ms, p90 ${summary.latencyMs.p90} ms, p99 ${summary.latencyMs.p99} ms, ` +
       `${summary.errors} errors, ${summary.timeouts} timeouts, ${summary.non2xx} non-2xx of ${summary.totalRequests}\n` +
-      `summary: ${relative(process.cwd(), out).startsWith('..') ? out : relative(process.cwd(), out)}\n`,
+      `summary: ${displayPath(out)}\n`,
   );
   return 0;
 }
@@ -84,7 +84,7 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (error: unknown) => {
-    const usage = error instanceof OptionsError || error instanceof ScenarioError || isParseArgsError(error);
+    const usage = error instanceof UsageError || error instanceof ScenarioError;
     const message = error instanceof Error ? error.message : String(error);
     process.stderr.write(`load: ${message.split('\n')[0]}\n`);
     process.exit(usage ? 2 : 1);

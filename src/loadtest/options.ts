@@ -3,6 +3,7 @@
  * (node:util parseArgs) over environment variables over the scenario file's defaults.
  */
 import type { ParseArgsConfig } from 'node:util';
+import { UsageError } from '../cli/usage';
 import type { LoadShape } from './load';
 import {
   DEFAULT_SCENARIOS_FILE,
@@ -44,10 +45,6 @@ export interface LoadSettings extends LoadShape {
   timeoutSeconds: number;
 }
 
-export class OptionsError extends Error {
-  override name = 'OptionsError';
-}
-
 /** The flag's value, else its environment variable, else undefined (empty strings count as unset). */
 export function flagOrEnv(
   values: Record<string, string | boolean | undefined>,
@@ -73,7 +70,7 @@ function number(
 ): number {
   if (text === undefined) return fallback;
   const n = Number(text);
-  if (text.trim() === '' || !Number.isFinite(n) || !check(n)) throw new OptionsError(`invalid ${what} '${text}': ${rule}`);
+  if (text.trim() === '' || !Number.isFinite(n) || !check(n)) throw new UsageError(`invalid ${what} '${text}': ${rule}`);
   return n;
 }
 
@@ -106,7 +103,7 @@ export function selectScenario(
   positionals: string[],
   env: NodeJS.ProcessEnv,
 ): ScenarioSelection {
-  if (positionals.length !== 1) throw new OptionsError(`expected one scenario name, got ${positionals.length} (try --help)`);
+  if (positionals.length !== 1) throw new UsageError(`expected one scenario name, got ${positionals.length} (try --help)`);
   const scenariosFile = flagOrEnv(values, 'scenarios', LOAD_ENV.scenarios, env) ?? DEFAULT_SCENARIOS_FILE;
   const file = loadScenarioFile(scenariosFile);
   const scenario = getScenario(file, positionals[0] as string);
@@ -116,12 +113,6 @@ export function selectScenario(
 /** A compact UTC timestamp for file names: 20261123T101251Z. */
 export function fileTimestamp(date: Date = new Date()): string {
   return date.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
-}
-
-/** node:util parseArgs rejects unknown or malformed flags with an ERR_PARSE_ARGS_* error. */
-export function isParseArgsError(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS');
 }
 
 /**

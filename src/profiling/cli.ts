@@ -7,10 +7,10 @@
  * `SYNTHETIC_INTERACTIONS=600000 KNN_NEIGHBOURS=200 npm run profile -- knn`.
  * Exit codes: 0 done, 1 the run failed (one line on stderr says why), 2 bad usage.
  */
-import { relative, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { resolve } from 'node:path';
+import { displayPath, parseCommandLine, UsageError } from '../cli/usage';
 import { ScenarioError } from '../loadtest/scenarios';
-import { LOAD_FLAGS, OptionsError, onInterrupt, flagOrEnv, isParseArgsError, selectScenario } from '../loadtest/options';
+import { LOAD_FLAGS, onInterrupt, flagOrEnv, selectScenario } from '../loadtest/options';
 import { busyFrames, idleShare } from './folded';
 import { pct, renderTopTable } from './report';
 import { ProfileError, profileScenario } from './run';
@@ -34,12 +34,12 @@ K_RECS, LOG_*...), as for npm start.
 function parsePositiveInt(text: string | undefined, what: string, fallback: number | undefined): number | undefined {
   if (text === undefined) return fallback;
   const n = Number(text);
-  if (!Number.isInteger(n) || n < 1) throw new OptionsError(`invalid ${what} '${text}': a positive integer`);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`invalid ${what} '${text}': a positive integer`);
   return n;
 }
 
 async function main(): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseCommandLine({
     args: process.argv.slice(2),
     allowPositionals: true,
     options: {
@@ -59,7 +59,7 @@ async function main(): Promise<number> {
   const env = process.env;
   const { scenariosFile, scenario, settings: load } = selectScenario(values, positionals, env);
   const port = parsePositiveInt(flagOrEnv(values, 'port', 'PROFILE_PORT', env), '--port', undefined);
-  if (port !== undefined && port > 65535) throw new OptionsError(`invalid --port '${port}': at most 65535`);
+  if (port !== undefined && port > 65535) throw new UsageError(`invalid --port '${port}': at most 65535`);
   const top = parsePositiveInt(values.top, '--top', 10) as number;
   const startTimeout = parsePositiveInt(values['start-timeout'], '--start-timeout', 180) as number;
   const profilesDirFlag = flagOrEnv(values, 'profiles-dir', 'PROFILES_DIR', env);
@@ -81,17 +81,13 @@ async function main(): Promise<number> {
   });
 
   const { summary, meta } = result;
-  const show = (p: string): string => {
-    const r = relative(process.cwd(), p);
-    return r.startsWith('..') ? p : r;
-  };
   process.stdout.write(
     [
       '',
       `${scenario.name}: ${summary.rps} req/s under profiling (p50 ${summary.latencyMs.p50} ms, p90 ${summary.latencyMs.p90} ms, p99 ${summary.latencyMs.p99} ms; ` +
         `${summary.errors} errors, ${summary.timeouts} timeouts, ${summary.non2xx} non-2xx of ${summary.totalRequests})`,
-      `flamegraph: ${show(result.htmlPath)}`,
-      `run folder: ${show(result.runDir)}  (${meta.samples} samples; git ${meta.git.short}${meta.git.dirty ? ', dirty' : ''})`,
+      `flamegraph: ${displayPath(result.htmlPath)}`,
+      `run folder: ${displayPath(result.runDir)}  (${meta.samples} samples; git ${meta.git.short}${meta.git.dirty ? ', dirty' : ''})`,
       '',
       `top ${top} self-time frames (share of all samples; idle, the event loop waiting, was ${pct(idleShare(result.top))}):`,
       renderTopTable(busyFrames(result.top).slice(0, top)),
@@ -104,7 +100,7 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (error: unknown) => {
-    const usage = error instanceof OptionsError || error instanceof ScenarioError || isParseArgsError(error);
+    const usage = error instanceof UsageError || error instanceof ScenarioError;
     const message = error instanceof Error ? error.message : String(error);
     process.stderr.write(`profile: ${message.split('\n')[0]}\n`);
     // Anything but the expected failures is a bug: keep its stack when asked for.

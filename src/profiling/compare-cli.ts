@@ -4,9 +4,9 @@
  * Writes profiles/compare/<A>-vs-<B>/ (top.md, diff.html, index.html) and prints top.md.
  * Exit codes: 0 done, 1 runs missing or unreadable, 2 bad usage.
  */
-import { join, relative, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
-import { OptionsError, flagOrEnv, isParseArgsError } from '../loadtest/options';
+import { join, resolve } from 'node:path';
+import { displayPath, parseCommandLine, UsageError } from '../cli/usage';
+import { flagOrEnv } from '../loadtest/options';
 import { compareRuns, resolveRuns } from './compare';
 import { DEFAULT_PROFILES_DIR } from './run';
 import { readFileSync } from 'node:fs';
@@ -22,7 +22,7 @@ const USAGE = `usage: npm run profile:compare -- <runA> <runB> | <scenarioA> <sc
 `;
 
 function main(): number {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseCommandLine({
     args: process.argv.slice(2),
     allowPositionals: true,
     options: {
@@ -37,18 +37,14 @@ function main(): number {
     return 0;
   }
   const top = values.top === undefined ? 15 : Number(values.top);
-  if (!Number.isInteger(top) || top < 1) throw new OptionsError(`invalid --top '${values.top}': a positive integer`);
-  if (positionals.length < 1 || positionals.length > 2) throw new OptionsError(`expected one or two runs, got ${positionals.length} (try --help)`);
+  if (!Number.isInteger(top) || top < 1) throw new UsageError(`invalid --top '${values.top}': a positive integer`);
+  if (positionals.length < 1 || positionals.length > 2) throw new UsageError(`expected one or two runs, got ${positionals.length} (try --help)`);
   const profilesDir = resolve(flagOrEnv(values, 'profiles-dir', 'PROFILES_DIR', process.env) ?? DEFAULT_PROFILES_DIR);
   const [a, b] = resolveRuns(positionals, profilesDir);
   const result = compareRuns({ a, b, outRoot: values.out === undefined ? join(profilesDir, 'compare') : resolve(values.out), top });
-  const show = (p: string): string => {
-    const r = relative(process.cwd(), p);
-    return r.startsWith('..') ? p : r;
-  };
   process.stdout.write(
     `${readFileSync(result.files.top, 'utf8')}\n` +
-      `comparison: ${show(result.dir)}\n  side by side: ${show(result.files.index)}\n  differential: ${show(result.files.diff)}\n`,
+      `comparison: ${displayPath(result.dir)}\n  side by side: ${displayPath(result.files.index)}\n  differential: ${displayPath(result.files.diff)}\n`,
   );
   return 0;
 }
@@ -56,7 +52,7 @@ function main(): number {
 try {
   process.exitCode = main();
 } catch (error) {
-  const usage = error instanceof OptionsError || isParseArgsError(error);
+  const usage = error instanceof UsageError;
   const message = error instanceof Error ? error.message : String(error);
   process.stderr.write(`profile:compare: ${message.split('\n')[0]}\n`);
   process.exitCode = usage ? 2 : 1;
