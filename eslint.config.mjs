@@ -1,9 +1,17 @@
-// Flat config: typescript-eslint's type-aware recommended rules over src/ and test/.
+// Flat config: typescript-eslint's type-aware recommended rules over the service, its tools
+// and the tests, plus the one architectural rule: the service never imports a tool.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+/** Top-level tool folders (each one tool, with its config and README) and the tests. */
+const TOOL_FOLDERS = ['bench', 'elk', 'loadtest', 'profiles', 'stack', 'test', 'evaluation', 'prometheus'];
+/** Packages only the tools load; `npm ls --omit=dev` must not list them. */
+const TOOL_PACKAGES = ['autocannon', '0x', 'd3', 'd3-flame-graph', '@elastic/elasticsearch', 'playwright-core', 'yaml'];
+
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', '.cache/**', 'profiles/**', 'bench/**/*.json', 'coverage/**', 'artifacts/**'] },
+  {
+    ignores: ['dist/**', 'node_modules/**', '.cache/**', 'profiles/runs/**', 'bench/**/*.json', 'coverage/**', 'artifacts/**', 'runs/**'],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -18,6 +26,25 @@ export default tseslint.config(
       '@typescript-eslint/no-floating-promises': [
         'error',
         { allowForKnownSafeCalls: [{ from: 'package', package: 'node:test', name: ['describe', 'it', 'test', 'suite'] }] },
+      ],
+    },
+  },
+  {
+    // The service (src/) and its model lifecycle never import a tool or a tool-only package:
+    // tools may import the service, not the other way round.
+    files: ['src/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: TOOL_PACKAGES.map((name) => ({ name, message: 'a tool-only package: the service must not load it' })),
+          patterns: [
+            {
+              regex: `^(\\.\\./)+(${TOOL_FOLDERS.join('|')})(/|$)`,
+              message: 'src/ is the service: it must not import a tool folder (tools import the service, not the reverse)',
+            },
+          ],
+        },
       ],
     },
   },

@@ -9,9 +9,10 @@
  * sees half an artifact.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
+import { PACKAGE } from '../paths';
 import type { ModelSpec } from './catalog';
 import { canonicalParams } from './catalog';
 import type { ModelState } from './training';
@@ -245,20 +246,7 @@ function isLittleEndianHost(): boolean {
   return new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
 }
 
-let cachedVersion: string | undefined;
-
-/** package.json's version, found by walking up from this file (works from src/ and dist/). */
+/** package.json's version, recorded in every artifact's metadata. */
 export function recoscopeVersion(): string {
-  if (cachedVersion !== undefined) return cachedVersion;
-  let dir = __dirname;
-  for (;;) {
-    const candidate = join(dir, 'package.json');
-    if (existsSync(candidate)) {
-      const pkg = JSON.parse(readFileSync(candidate, 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === 'recoscope') return (cachedVersion = pkg.version ?? 'unknown');
-    }
-    const parent = dirname(dir);
-    if (parent === dir) return (cachedVersion = 'unknown');
-    dir = parent;
-  }
+  return PACKAGE.version;
 }

@@ -1,6 +1,6 @@
 /**
  * Logs end to end, on real parts: the compiled service writes ECS NDJSON files → a real
- * Filebeat (built by scripts/stack.sh) tails them → a real Elasticsearch node stores them in
+ * Filebeat (built by stack/stack.sh) tails them → a real Elasticsearch node stores them in
  * reco-logs with the project's index template (npm run elk:setup's code).
  *
  * Checks: every request gives exactly one access document with the mapped types; error
@@ -15,10 +15,11 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Client } from '@elastic/elasticsearch';
 import type { MappingProperty } from '@elastic/elasticsearch/lib/api/types';
-import { createElasticsearchClient, LOGS_INDEX } from '../../src/observability/elk/client';
-import { getField, searchLogs, type LogDocument } from '../../src/observability/elk/log-search';
-import { setupElk } from '../../src/observability/elk/setup';
-import { PROJECT_ROOT, type RunningService } from '../helpers/service';
+import { createElasticsearchClient, LOGS_INDEX } from '../../elk/client';
+import { getField, searchLogs, type LogDocument } from '../../elk/log-search';
+import { setupElk } from '../../elk/setup';
+import { type RunningService } from '../helpers/service';
+import { PROJECT_ROOT } from '../../src/paths';
 import { rawRequest } from '../helpers/http';
 import {
   createStack,

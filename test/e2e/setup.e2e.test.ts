@@ -1,6 +1,6 @@
 /**
- * The docker-compose setup job (src/cli/stack-setup.ts, compiled) against a real
- * Elasticsearch: the local node of scripts/stack.sh, which runs with security OFF. So this
+ * The docker-compose setup job (elk/stack-setup-cli.ts, compiled) against a real
+ * Elasticsearch: the local node of stack/stack.sh, which runs with security OFF. So this
  * covers the job's Elasticsearch phase as it runs there — the security step detects that
  * security is off and skips passwords/roles/users (asserted), the index templates and the
  * reco-logs index are installed, a second run converges — and checks the Kibana saved
@@ -13,17 +13,16 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
-import { createElasticsearchClient, LOGS_INDEX } from '../../src/observability/elk/client';
-import { kibanaSavedObjects, referencedFields } from '../../src/observability/elk/kibana-objects';
-import { securityEnabled } from '../../src/observability/elk/security';
-import { PROJECT_ROOT } from '../helpers/service';
+import { createElasticsearchClient, LOGS_INDEX } from '../../elk/client';
+import { kibanaSavedObjects, referencedFields } from '../../elk/kibana-objects';
+import { securityEnabled } from '../../elk/security';
+import { PROJECT_ROOT, compiled } from '../../src/paths';
 import { createStack, freePort, orphans, removeStack, stackDown, stackUp, type TestStack } from './stack';
 
 const execFileAsync = promisify(execFile);
-const CLI = join(PROJECT_ROOT, 'dist', 'src', 'cli', 'stack-setup.js');
+const CLI = compiled('elk/stack-setup-cli');
 
 interface CliRun {
   code: number;

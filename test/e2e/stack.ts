@@ -1,5 +1,5 @@
 /**
- * Shared helpers for the e2e tests that run the real observability stack (scripts/stack.sh:
+ * Shared helpers for the e2e tests that run the real observability stack (stack/stack.sh:
  * Elasticsearch, Filebeat, OpenTelemetry Collector) beside the real service.
  *
  *   const stack = await createStack();          // private run dir and free ports
@@ -18,7 +18,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { PROJECT_ROOT, startService as startServiceProcess, type RunningService, type StartOptions } from '../helpers/service';
+import { startService as startServiceProcess, type RunningService, type StartOptions } from '../helpers/service';
+import { PROJECT_ROOT } from '../../src/paths';
 
 const execFileAsync = promisify(execFile);
 
@@ -26,7 +27,7 @@ export type Component = 'es' | 'filebeat' | 'otelcol';
 
 export interface TestStack {
   runDir: string;
-  /** Environment for scripts/stack.sh and for what talks to the stack. */
+  /** Environment for stack/stack.sh and for what talks to the stack. */
   env: Record<string, string>;
   esUrl: string;
   /** The service's log directory that Filebeat reads (RECO_LOG_DIR). */
@@ -65,10 +66,10 @@ export async function createStack(label: string, extraEnv: Record<string, string
   return { runDir, env, esUrl, logDir };
 }
 
-/** Runs scripts/stack.sh with the given arguments; returns its stdout, throws with its stderr. */
+/** Runs stack/stack.sh with the given arguments; returns its stdout, throws with its stderr. */
 export async function stackCommand(args: string[], env: Record<string, string>, timeoutMs = 45 * 60_000): Promise<string> {
   try {
-    const { stdout } = await execFileAsync('bash', [join(PROJECT_ROOT, 'scripts', 'stack.sh'), ...args], {
+    const { stdout } = await execFileAsync('bash', [join(PROJECT_ROOT, 'stack', 'stack.sh'), ...args], {
       cwd: PROJECT_ROOT,
       env: { ...process.env, ...env },
       // A cold install builds Filebeat / the collector from source: minutes on 2 cores.
@@ -78,7 +79,7 @@ export async function stackCommand(args: string[], env: Record<string, string>, 
     return stdout;
   } catch (error) {
     const e = error as { stderr?: string; message: string };
-    throw new Error(`scripts/stack.sh ${args.join(' ')} failed: ${e.message}\n${e.stderr ?? ''}`);
+    throw new Error(`stack/stack.sh ${args.join(' ')} failed: ${e.message}\n${e.stderr ?? ''}`);
   }
 }
 

@@ -1,7 +1,7 @@
 /**
  * A real OpenTelemetry Collector for the trace e2e tests, and a reader for what it wrote.
  *
- * The collector is the one scripts/stack.sh builds (otel-collector/builder-config.yaml) and
+ * The collector is the one stack/stack.sh builds (otel-collector/builder-config.yaml) and
  * runs with otel-collector/config.local.yaml: OTLP in, OTLP JSON lines out through the file
  * exporter. Each test collector gets its own free ports, pid name and output file, so it can
  * run beside a stack collector on the default ports.
@@ -18,7 +18,7 @@ export interface TestCollector {
   stop(): Promise<void>;
 }
 
-/** Builds the collector if needed (`scripts/stack.sh up otelcol`), starts it, waits until healthy. */
+/** Builds the collector if needed (`stack/stack.sh up otelcol`), starts it, waits until healthy. */
 export async function startCollector(label: string): Promise<TestCollector> {
   const dir = mkdtempSync(join(tmpdir(), `recoscope-otelcol-${label}-`));
   const httpPort = await freePort();
@@ -41,7 +41,7 @@ export async function startCollector(label: string): Promise<TestCollector> {
 
 /**
  * Elasticsearch + a private Filebeat shipping one log directory into its own index, for the
- * log ↔ trace check. Elasticsearch is the stack's (scripts/stack.sh, 127.0.0.1:$ES_PORT):
+ * log ↔ trace check. Elasticsearch is the stack's (stack/stack.sh, 127.0.0.1:$ES_PORT):
  * reused when it already answers (and then left running), otherwise started fresh and
  * stopped again. Filebeat runs from a private STACK_RUN_DIR, so it neither disturbs nor is
  * disturbed by a stack Filebeat.

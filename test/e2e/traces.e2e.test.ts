@@ -1,6 +1,6 @@
 /**
  * Traces end to end: the compiled service (dist/src/main.js) exports to a real
- * OpenTelemetry Collector built here (scripts/stack.sh), which writes OTLP JSON lines that
+ * OpenTelemetry Collector built here (stack/stack.sh), which writes OTLP JSON lines that
  * these tests read back, while a real Filebeat ships its log file to Elasticsearch. Checked
  * per request: the span tree and its parent links, the attributes, errors, the response's
  * x-trace-id / traceparent, the access log's trace.id (in the NDJSON file and in

@@ -3,12 +3,11 @@
  * processes, and the dataset that makes kNN scoring the service's main cost.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { join } from 'node:path';
-import { PROJECT_ROOT } from './service';
+import { PROJECT_ROOT, compiled } from '../../src/paths';
 
-export const LOAD_CLI = join(PROJECT_ROOT, 'dist', 'src', 'loadtest', 'cli.js');
-export const PROFILE_CLI = join(PROJECT_ROOT, 'dist', 'src', 'profiling', 'cli.js');
-export const COMPARE_CLI = join(PROJECT_ROOT, 'dist', 'src', 'profiling', 'compare-cli.js');
+export const LOAD_CLI = compiled('loadtest/cli');
+export const PROFILE_CLI = compiled('profiles/cli');
+export const COMPARE_CLI = compiled('profiles/compare-cli');
 
 /**
  * Few users with long histories and many neighbours: per request kNN scoring visits

@@ -1,16 +1,16 @@
 /**
  * Runs the real compiled service (dist/src/main.js) as a child process, the way a user
  * does, and finds its URL from the `listening` log line on stdout (the process handling is
- * src/process/child-server.ts, shared with the benchmarks).
+ * loadtest/child-server.ts, shared with the benchmarks).
  */
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PROJECT_ROOT, startChildServer, type ChildServer, type LogRecord } from '../../src/process/child-server';
+import { SERVICE_MAIN_JS } from '../../src/paths';
+import { startChildServer, type ChildServer, type LogRecord } from '../../loadtest/child-server';
 
-export { PROJECT_ROOT, type LogRecord };
-export const MAIN_JS = join(PROJECT_ROOT, 'dist', 'src', 'main.js');
+export type { LogRecord };
 
 /** A small synthetic dataset: trains in well under a second, so tests start fast. */
 export const SMALL_DATASET_ENV: Record<string, string> = {
@@ -57,7 +57,7 @@ export async function startService(options: StartOptions = {}): Promise<RunningS
   let started: ChildServer;
   try {
     started = await startChildServer({
-      args: [...(options.nodeArgs ?? []), MAIN_JS],
+      args: [...(options.nodeArgs ?? []), SERVICE_MAIN_JS],
       env,
       timeoutMs,
       stderrLimit: Number.POSITIVE_INFINITY,

@@ -8,8 +8,8 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { DEFAULT_SCENARIOS_FILE } from '../../src/loadtest/scenarios';
-import { freePort } from '../../src/process/child-server';
+import { DEFAULT_SCENARIOS_FILE } from '../../loadtest/scenarios';
+import { freePort } from '../../loadtest/child-server';
 import { LOAD_CLI, PROFILE_CLI, SMALL_PROFILE_ENV, cliEnv, lines, orphansOf, runCli } from '../helpers/profiling';
 import { startService } from '../helpers/service';
 

@@ -4,8 +4,8 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { createUserSampler, COLD_USER_MIN } from '../../src/loadtest/users';
-import { diffTree, resolveRuns, topRows } from '../../src/profiling/compare';
+import { createUserSampler, COLD_USER_MIN } from '../../loadtest/users';
+import { diffTree, resolveRuns, topRows } from '../../profiles/compare';
 import {
   busyFrames,
   foldedToTree,
@@ -16,7 +16,7 @@ import {
   parseFolded,
   treeToFolded,
   type ZeroXNode,
-} from '../../src/profiling/folded';
+} from '../../profiles/folded';
 
 const ROOT = '/work/main';
 

@@ -9,9 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { chromium } from 'playwright-core';
-import { busyFrames, frameShares, parseFolded, totalSamples, type FrameShare } from '../../src/profiling/folded';
+import { busyFrames, frameShares, parseFolded, totalSamples, type FrameShare } from '../../profiles/folded';
 import { COMPARE_CLI, KNN_HEAVY_ENV, PROFILE_CLI, cliEnv, lines, orphansOf, runCli } from '../helpers/profiling';
-import { PROJECT_ROOT } from '../helpers/service';
+import { PROJECT_ROOT } from '../../src/paths';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const KNN_SCORING = 'scoreStage src/models/knn.ts';

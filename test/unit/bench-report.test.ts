@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { fmtBytes, fmtInt, fmtMs, fmtRatio, markdownTable, textTable } from '../../src/bench/format';
-import { throughputCells } from '../../src/bench/report';
-import { evaluateTargets, failureReason, summarise, type RawRow, type Sample, type TargetSpec } from '../../src/bench/summary';
+import { fmtBytes, fmtInt, fmtMs, fmtRatio, markdownTable, textTable } from '../../bench/format';
+import { throughputCells } from '../../bench/report';
+import { evaluateTargets, failureReason, summarise, type RawRow, type Sample, type TargetSpec } from '../../bench/summary';
 
 function sample(round: number, rps: number, extra: Partial<Sample> = {}): Sample {
   return {
@@ -37,7 +37,7 @@ function rows(): RawRow[] {
     { spec: express, warmup: sample(-1, 9000), rounds: [sample(0, 10_000), sample(1, 5_000), sample(2, 10_000)] },
     { spec: spec('knn', 'off'), rounds: [sample(0, 8_000), sample(1, 4_000), sample(2, 7_000)] },
     { spec: spec('knn', 'log'), rounds: [sample(0, 7_200), sample(1, 3_600), sample(2, 6_300)] },
-    { spec: spec('knn', 'trace'), skipped: 'scripts/stack/otelcol.sh not found', rounds: [] },
+    { spec: spec('knn', 'trace'), skipped: 'stack/otelcol.sh not found', rounds: [] },
     { spec: spec('popular', 'off'), rounds: [sample(0, 9_500), sample(1, 4_000, { non2xx: 3, statusCodes: { '500': 3 } }), sample(2, 9_000)] },
   ];
 }
@@ -82,9 +82,9 @@ describe('summarise', () => {
   it('skipped rows keep their reason and have no ratios', () => {
     const trace = byId('knn/trace');
     assert.equal(trace.status, 'skipped');
-    assert.equal(trace.reason, 'scripts/stack/otelcol.sh not found');
+    assert.equal(trace.reason, 'stack/otelcol.sh not found');
     assert.ok(Number.isNaN(trace.vsExpress));
-    assert.deepEqual(throughputCells(trace).at(-1), 'skipped: scripts/stack/otelcol.sh not found');
+    assert.deepEqual(throughputCells(trace).at(-1), 'skipped: stack/otelcol.sh not found');
   });
 
   it('a crashed server fails its row even with no samples', () => {

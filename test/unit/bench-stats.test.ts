@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { check, median, pairedRatio, percentileSorted, ratio, roundOrder } from '../../src/bench/stats';
-import { scenarioPaths } from '../../src/bench/paths';
-import { parseCpuList } from '../../src/process/cpu';
+import { check, median, pairedRatio, percentileSorted, ratio, roundOrder } from '../../bench/stats';
+import { scenarioPaths } from '../../bench/paths';
+import { parseCpuList } from '../../loadtest/cpu';
 
 describe('median', () => {
   it('takes the middle value, averaging the middle two for even counts', () => {

@@ -1,0 +1,112 @@
+/**
+ * `npm run profile -- <scenario> [--duration 20 --connections 10 --warmup 5 …]`
+ *
+ * Profiles the service under a scenario's load with 0x and writes profiles/<scenario>/<run>/
+ * (see run.ts). Prints the rps under profiling, the flamegraph's path and the top 10
+ * self-time frames. Dataset and model settings pass through the environment, e.g.
+ * `SYNTHETIC_INTERACTIONS=600000 KNN_NEIGHBOURS=200 npm run profile -- knn`.
+ * Exit codes: 0 done, 1 the run failed (one line on stderr says why), 2 bad usage.
+ */
+import { resolve } from 'node:path';
+import { displayPath, parseCommandLine, UsageError } from '../src/cli/usage';
+import { ScenarioError } from '../loadtest/scenarios';
+import { LOAD_FLAGS, onInterrupt, flagOrEnv, selectScenario } from '../loadtest/options';
+import { busyFrames, idleShare } from './folded';
+import { pct, renderTopTable } from './report';
+import { ProfileError, profileScenario } from './run';
+
+const USAGE = `usage: npm run profile -- <scenario> [options]    (scenarios: loadtest/scenarios.json)
+
+  -d, --duration <s>     measured seconds (env LOAD_DURATION; default 20)
+  -w, --warmup <s>       unmeasured seconds first (env LOAD_WARMUP; default 5)
+  -c, --connections <n>  concurrent connections (env LOAD_CONNECTIONS; default 10)
+  --seed, --cold-share, --users, --zipf, --timeout, --scenarios   as for npm run load
+  --port <n>             service port (env PROFILE_PORT; default a free one)
+  --profiles-dir <dir>   where run folders go (env PROFILES_DIR; default profiles/)
+  --top <n>              frames in the printed table (default 10)
+  --keep-raw             keep V8's raw log under <run>/raw/
+  --start-timeout <s>    wait this long for the service to listen (default 180)
+
+The service's own settings come from the environment (DATASET, SYNTHETIC_*, KNN_NEIGHBOURS,
+K_RECS, LOG_*...), as for npm start.
+`;
+
+function parsePositiveInt(text: string | undefined, what: string, fallback: number | undefined): number | undefined {
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`invalid ${what} '${text}': a positive integer`);
+  return n;
+}
+
+async function main(): Promise<number> {
+  const { values, positionals } = parseCommandLine({
+    args: process.argv.slice(2),
+    allowPositionals: true,
+    options: {
+      ...LOAD_FLAGS,
+      port: { type: 'string' },
+      'profiles-dir': { type: 'string' },
+      top: { type: 'string' },
+      'keep-raw': { type: 'boolean' },
+      'start-timeout': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help === true) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const env = process.env;
+  const { scenariosFile, scenario, settings: load } = selectScenario(values, positionals, env);
+  const port = parsePositiveInt(flagOrEnv(values, 'port', 'PROFILE_PORT', env), '--port', undefined);
+  if (port !== undefined && port > 65535) throw new UsageError(`invalid --port '${port}': at most 65535`);
+  const top = parsePositiveInt(values.top, '--top', 10) as number;
+  const startTimeout = parsePositiveInt(values['start-timeout'], '--start-timeout', 180) as number;
+  const profilesDirFlag = flagOrEnv(values, 'profiles-dir', 'PROFILES_DIR', env);
+
+  const interrupt = onInterrupt();
+
+  const result = await profileScenario({
+    scenario: scenario.name,
+    scenariosFile,
+    ...(profilesDirFlag === undefined ? {} : { profilesDir: resolve(profilesDirFlag) }),
+    load,
+    ...(port === undefined ? {} : { port }),
+    env,
+    keepRaw: values['keep-raw'] === true,
+    startTimeoutMs: startTimeout * 1000,
+    log: (line) => process.stdout.write(`${line}\n`),
+    progress: process.stdout.isTTY === true && process.stderr.isTTY === true,
+    signal: interrupt,
+  });
+
+  const { summary, meta } = result;
+  process.stdout.write(
+    [
+      '',
+      `${scenario.name}: ${summary.rps} req/s under profiling (p50 ${summary.latencyMs.p50} ms, p90 ${summary.latencyMs.p90} ms, p99 ${summary.latencyMs.p99} ms; ` +
+        `${summary.errors} errors, ${summary.timeouts} timeouts, ${summary.non2xx} non-2xx of ${summary.totalRequests})`,
+      `flamegraph: ${displayPath(result.htmlPath)}`,
+      `run folder: ${displayPath(result.runDir)}  (${meta.samples} samples; git ${meta.git.short}${meta.git.dirty ? ', dirty' : ''})`,
+      '',
+      `top ${top} self-time frames (share of all samples; idle, the event loop waiting, was ${pct(idleShare(result.top))}):`,
+      renderTopTable(busyFrames(result.top).slice(0, top)),
+      '',
+    ].join('\n'),
+  );
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    const usage = error instanceof UsageError || error instanceof ScenarioError;
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`profile: ${message.split('\n')[0]}\n`);
+    // Anything but the expected failures is a bug: keep its stack when asked for.
+    if (!(error instanceof ProfileError) && !usage && process.env.DEBUG !== undefined && error instanceof Error) {
+      process.stderr.write(`${error.stack}\n`);
+    }
+    process.exit(usage ? 2 : 1);
+  },
+);

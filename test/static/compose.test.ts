@@ -1,0 +1,544 @@
+/**
+ * The docker-compose stack, checked without a Docker engine:
+ *  - docker-compose.yml is a valid Compose file: `docker compose config` when a Compose plugin
+ *    is installed, else test/static/compose-check (compose-go, the library Docker Compose itself
+ *    loads and validates files with: Compose Specification JSON schema, interpolation,
+ *    profiles, references) built with the Go toolchain; skipped only when neither exists;
+ *  - image tags all come from .env(.example); start order (healthchecks, depends_on);
+ *    the mounted Filebeat / collector configs are the files the local e2e runs;
+ *  - the Kibana saved objects are in sync with their TS source and refer only to fields of
+ *    the reco-logs index template;
+ *  - the saved objects import request, built and sent by the setup job's own function, has
+ *    the documented shape (checked on a local HTTP server that records it).
+ */
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it, before, after } from 'node:test';
+import { parse as parseYaml } from 'yaml';
+import { stackPasswords } from '../../elk/stack-setup-cli';
+import { LOGS_INDEX } from '../../elk/client';
+import { buildSavedObjectsImportRequest, importSavedObjects, waitForKibana } from '../../elk/kibana';
+import {
+  DASHBOARD_ID,
+  DATA_VIEW_ID,
+  kqlFields,
+  referencedFields,
+  renderSavedObjectsNdjson,
+  SAVED_SEARCHES,
+} from '../../elk/kibana-objects';
+import { FILEBEAT_USER, OTEL_USER, passwordProblem, TRACES_INDEX } from '../../elk/security';
+import { PROJECT_ROOT } from '../../src/paths';
+
+const path = (...parts: string[]): string => join(PROJECT_ROOT, ...parts);
+const read = (...parts: string[]): string => readFileSync(path(...parts), 'utf8');
+
+interface ComposeService {
+  image?: string;
+  build?: { context: string; dockerfile?: string; args?: Record<string, string> };
+  command?: string[];
+  environment?: Record<string, string>;
+  volumes?: string[];
+  ports?: string[];
+  depends_on?: Record<string, { condition: string }>;
+  healthcheck?: { test: string[] };
+  profiles?: string[];
+}
+interface ComposeFile {
+  name?: string;
+  services: Record<string, ComposeService>;
+  volumes?: Record<string, unknown>;
+}
+
+const composeText = read('docker-compose.yml');
+// `yaml` resolves the x-* anchors and `<<` merge keys like Compose does.
+const compose = parseYaml(composeText, { merge: true }) as ComposeFile;
+const services = compose.services;
+const service = (name: string): ComposeService => {
+  const s = services[name];
+  assert.ok(s, `service ${name} is missing`);
+  return s;
+};
+
+/** KEY=value lines of an env file (comments and blank lines skipped). */
+function parseEnvFile(text: string): Map<string, string> {
+  const vars = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    const m = /^([A-Z][A-Z0-9_]*)=(.*)$/.exec(line.trim());
+    if (m) vars.set(m[1] as string, m[2] as string);
+  }
+  return vars;
+}
+const envExample = parseEnvFile(read('.env.example'));
+const PASSWORD_VARS = ['ELASTIC_PASSWORD', 'KIBANA_SYSTEM_PASSWORD', 'FILEBEAT_PASSWORD', 'OTEL_COLLECTOR_PASSWORD', 'API_KEY'];
+
+/** .env.example with every secret filled in: what a user's .env looks like. */
+function filledEnvFile(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'recoscope-compose-'));
+  const file = join(dir, '.env');
+  const lines = [...envExample].map(([k, v]) => `${k}=${PASSWORD_VARS.includes(k) ? `test-${k.toLowerCase()}-value` : v}`);
+  writeFileSync(file, `${lines.join('\n')}\n`);
+  return file;
+}
+
+// ---------------------------------------------------------------------------------------------
+// A Compose implementation to validate with
+
+type Validator = { name: string; run: (envFile: string, profiles: string[]) => { ok: boolean; output: string } };
+
+function findValidator(): Validator | string {
+  const plugin = spawnSync('docker', ['compose', 'version'], { encoding: 'utf8' });
+  if (plugin.status === 0) {
+    return {
+      name: `docker compose (${plugin.stdout.trim()})`,
+      run: (envFile, profiles) => {
+        const args = ['compose', '--project-directory', PROJECT_ROOT, '-f', path('docker-compose.yml'), '--env-file', envFile];
+        for (const p of profiles) args.push('--profile', p);
+        const r = spawnSync('docker', [...args, 'config'], { encoding: 'utf8' });
+        return { ok: r.status === 0, output: `${r.stdout}${r.stderr}` };
+      },
+    };
+  }
+  const go = spawnSync('go', ['version'], { encoding: 'utf8' });
+  if (go.status !== 0) {
+    return 'neither a `docker compose` plugin nor a Go toolchain (for test/static/compose-check) is installed';
+  }
+  const binDir = path('.cache', 'compose-check');
+  mkdirSync(binDir, { recursive: true });
+  const bin = join(binDir, 'compose-check');
+  // Cold: downloads compose-go's modules from the Go module proxy (a few MB); warm: ~1 s.
+  execFileSync('go', ['build', '-o', bin, '.'], { cwd: path('test', 'static', 'compose-check'), stdio: 'pipe', timeout: 10 * 60_000 });
+  return {
+    name: `test/static/compose-check (compose-go, ${go.stdout.trim()})`,
+    run: (envFile, profiles) => {
+      const r = spawnSync(bin, [path('docker-compose.yml'), envFile, ...profiles], { encoding: 'utf8' });
+      return { ok: r.status === 0, output: `${r.stdout}${r.stderr}` };
+    },
+  };
+}
+
+describe('docker-compose.yml against a Compose implementation', () => {
+  let validator: Validator | string;
+  before(() => {
+    validator = findValidator();
+  });
+
+  it('is valid with a filled-in .env, with and without the load profile', (t) => {
+    if (typeof validator === 'string') return t.skip(validator);
+    t.diagnostic(`validated with ${validator.name}`);
+    const envFile = filledEnvFile();
+    for (const profiles of [[], ['load']]) {
+      const result = validator.run(envFile, profiles);
+      assert.ok(result.ok, `profiles [${profiles.join(',')}]: ${result.output}`);
+      // The resolved model has every service of the profile, tags interpolated from the env file.
+      assert.match(result.output, new RegExp(`docker\\.elastic\\.co/elasticsearch/elasticsearch:${envExample.get('ELASTIC_VERSION')}`));
+      assert.equal(/\n {2}load:\n/.test(result.output), profiles.includes('load'), 'the load service runs only in its profile');
+    }
+  });
+
+  it('refuses to start while .env.example still has empty passwords', (t) => {
+    if (typeof validator === 'string') return t.skip(validator);
+    const result = validator.run(path('.env.example'), []);
+    assert.equal(result.ok, false);
+    for (const v of PASSWORD_VARS) assert.match(result.output, new RegExp(`${v}`), `no message about ${v}`);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+
+describe('docker-compose.yml structure', () => {
+  it('has the whole stack', () => {
+    assert.deepEqual(Object.keys(services).sort(), [
+      'elasticsearch',
+      'filebeat',
+      'jaeger',
+      'kibana',
+      'kibana-setup',
+      'load',
+      'otel-collector',
+      'reco',
+      'setup',
+    ]);
+    assert.deepEqual(service('load').profiles, ['load']);
+  });
+
+  it('takes every image tag from a variable that .env.example sets', () => {
+    for (const [name, s] of Object.entries(services)) {
+      assert.ok(s.image, `${name}: no image`);
+      const m = /^[a-z0-9./_-]+:\$\{([A-Z_]+)(?::\?[^}]*)?\}$/.exec(s.image);
+      assert.ok(m, `${name}: image "${s.image}" is not <repository>:\${VARIABLE}`);
+      const value = envExample.get(m[1] as string);
+      assert.ok(value !== undefined && value !== '', `${name}: ${m[1]} has no value in .env.example`);
+    }
+    // The recoscope image's base comes from .env too.
+    assert.equal(service('reco').build?.args?.NODE_VERSION, '${NODE_VERSION:?set NODE_VERSION in .env (see .env.example)}');
+    assert.match(read('Dockerfile'), /^FROM node:\$\{NODE_VERSION\}-bookworm-slim AS build$/m);
+    assert.match(read('Dockerfile'), /^FROM node:\$\{NODE_VERSION\}-bookworm-slim AS runtime$/m);
+  });
+
+  it('uses only variables that .env.example declares, and commits no secret', () => {
+    const used = new Set([...composeText.matchAll(/(?<!\$)\$\{([A-Z_][A-Z0-9_]*)/g)].map((m) => m[1] as string));
+    for (const v of used) assert.ok(envExample.has(v), `${v} is used in docker-compose.yml but not in .env.example`);
+    for (const v of PASSWORD_VARS) assert.equal(envExample.get(v), '', `${v} must be empty in .env.example`);
+    assert.match(read('.gitignore'), /^\.env$/m, '.env must be git-ignored');
+  });
+
+  it('runs the same collector release as the local build', () => {
+    const builder = parseYaml(read('otel-collector', 'builder-config.yaml')) as { dist: { version: string } };
+    assert.equal(envExample.get('OTEL_COLLECTOR_VERSION'), builder.dist.version);
+    assert.match(service('otel-collector').image ?? '', /^otel\/opentelemetry-collector-contrib:/);
+  });
+
+  it('starts in dependency order, gated by healthchecks and finished setup jobs', () => {
+    const condition = (from: string, to: string) => service(from).depends_on?.[to]?.condition;
+    assert.equal(condition('setup', 'elasticsearch'), 'service_healthy');
+    assert.equal(condition('kibana', 'setup'), 'service_completed_successfully');
+    assert.equal(condition('kibana-setup', 'kibana'), 'service_healthy');
+    assert.equal(condition('filebeat', 'setup'), 'service_completed_successfully');
+    assert.equal(condition('otel-collector', 'setup'), 'service_completed_successfully');
+    assert.equal(condition('otel-collector', 'jaeger'), 'service_started');
+    assert.equal(condition('reco', 'filebeat'), 'service_healthy');
+    assert.equal(condition('reco', 'otel-collector'), 'service_started');
+    assert.equal(condition('load', 'reco'), 'service_healthy');
+    for (const name of ['elasticsearch', 'kibana', 'filebeat', 'reco']) {
+      assert.ok(service(name).healthcheck?.test.length, `${name} has no healthcheck`);
+    }
+    // Every condition on service_healthy points at a service that has a healthcheck.
+    for (const [name, s] of Object.entries(services)) {
+      for (const [dep, { condition: c }] of Object.entries(s.depends_on ?? {})) {
+        if (c === 'service_healthy') assert.ok(service(dep).healthcheck, `${name} waits for ${dep} healthy, which has no healthcheck`);
+      }
+    }
+  });
+
+  it('runs the setup jobs from the recoscope image with the compiled stack-setup CLI', () => {
+    assert.deepEqual(service('setup').command, ['node', 'dist/elk/stack-setup-cli.js', '--only', 'elasticsearch', '--wait', '300']);
+    assert.deepEqual(service('kibana-setup').command, ['node', 'dist/elk/stack-setup-cli.js', '--only', 'kibana', '--wait', '300']);
+    for (const name of ['setup', 'kibana-setup', 'load']) assert.equal(service(name).image, service('reco').image);
+    assert.ok(existsSync(path('src', 'cli', 'stack-setup.ts')));
+  });
+
+  it('mounts the very Filebeat and collector configs the local e2e runs', () => {
+    assert.ok(service('filebeat').volumes?.includes('./filebeat/filebeat.yml:/usr/share/filebeat/filebeat.yml:ro'));
+    assert.match(read('stack', 'filebeat.sh'), /FILEBEAT_CONFIG:-\$PROJECT_ROOT\/filebeat\/filebeat\.yml/);
+    assert.ok(service('otel-collector').volumes?.includes('./otel-collector/config.yaml:/etc/otelcol-contrib/config.yaml:ro'));
+    assert.deepEqual(service('otel-collector').command, ['--config=/etc/otelcol-contrib/config.yaml']);
+    assert.match(read('stack', 'otelcol.sh'), /OTELCOL_CONFIG:-\$PROJECT_ROOT\/otel-collector\/config\.local\.yaml/);
+  });
+
+  it('compose and local collector configs differ only in the documented exporters', () => {
+    type Collector = {
+      receivers: { otlp: { protocols: Record<string, unknown> } };
+      processors: Record<string, unknown>;
+      exporters: Record<string, unknown>;
+      extensions: Record<string, unknown>;
+      service: { extensions: string[]; pipelines: Record<string, { receivers: string[]; processors: string[]; exporters: string[] }> };
+    };
+    const composeCfg = parseYaml(read('otel-collector', 'config.yaml')) as Collector;
+    const localCfg = parseYaml(read('otel-collector', 'config.local.yaml')) as Collector;
+    assert.deepEqual(Object.keys(composeCfg.receivers.otlp.protocols).sort(), Object.keys(localCfg.receivers.otlp.protocols).sort());
+    assert.deepEqual(Object.keys(composeCfg.processors).sort(), Object.keys(localCfg.processors).sort());
+    assert.deepEqual(Object.keys(composeCfg.extensions).sort(), Object.keys(localCfg.extensions).sort());
+    assert.deepEqual(composeCfg.service.extensions, localCfg.service.extensions);
+    assert.deepEqual(Object.keys(composeCfg.service.pipelines), Object.keys(localCfg.service.pipelines));
+    for (const [name, pipeline] of Object.entries(composeCfg.service.pipelines)) {
+      const local = localCfg.service.pipelines[name];
+      assert.ok(local);
+      assert.deepEqual(pipeline.receivers, local.receivers);
+      assert.deepEqual(pipeline.processors, local.processors);
+    }
+    // The exporters are the documented difference (otel-collector/README.md): Jaeger and
+    // Elasticsearch in compose, an OTLP JSON file the e2e tests read locally.
+    assert.deepEqual(Object.keys(composeCfg.exporters).sort(), ['debug', 'elasticsearch', 'otlp_grpc/jaeger']);
+    assert.deepEqual(Object.keys(localCfg.exporters).sort(), ['debug', 'file']);
+    const readme = read('otel-collector', 'README.md');
+    assert.match(readme, /config\.local\.yaml/);
+    assert.match(readme, /file exporter/);
+    assert.match(readme, /elasticsearch exporter/i);
+  });
+
+  it('wires the service, its log volume, Filebeat and the collector together', () => {
+    const reco = service('reco');
+    const filebeat = service('filebeat');
+    const logDir = reco.environment?.LOG_DIR;
+    assert.equal(logDir, '/var/log/recoscope');
+    assert.ok(reco.volumes?.includes(`reco-logs:${logDir}`));
+    assert.ok(filebeat.volumes?.includes(`reco-logs:${logDir}:ro`), 'Filebeat reads the log volume read-only');
+    assert.equal(filebeat.environment?.RECO_LOG_DIR, logDir);
+    assert.ok(compose.volumes && 'reco-logs' in compose.volumes);
+    // The service's traces go to the collector's OTLP/HTTP receiver.
+    assert.equal(reco.environment?.OTEL_EXPORTER_OTLP_ENDPOINT, 'http://otel-collector:4318');
+    assert.match(read('otel-collector', 'config.yaml'), /endpoint: 0\.0\.0\.0:4318/);
+    // Writers authenticate as the least-privilege users the setup job creates.
+    assert.equal(filebeat.environment?.ELASTICSEARCH_USERNAME, FILEBEAT_USER);
+    assert.equal(service('otel-collector').environment?.ELASTICSEARCH_USERNAME, OTEL_USER);
+    assert.equal(service('kibana').environment?.ELASTICSEARCH_USERNAME, 'kibana_system');
+    assert.match(read('otel-collector', 'config.yaml'), new RegExp(`traces_index: ${TRACES_INDEX}\\n`));
+    assert.match(read('filebeat', 'filebeat.yml'), new RegExp(`index: '\\$\\{FILEBEAT_INDEX:${LOGS_INDEX}\\}'`));
+    // Security on, heap sized from .env.
+    const es = service('elasticsearch').environment ?? {};
+    assert.equal(es['xpack.security.enabled'], 'true');
+    assert.equal(es.ES_JAVA_OPTS, '-Xms${ES_HEAP:-1g} -Xmx${ES_HEAP:-1g}');
+  });
+
+  it('keeps the Docker build context small', () => {
+    const ignored = read('.dockerignore').split('\n');
+    for (const entry of ['.git', '.env', 'node_modules', 'dist', '.cache', 'test']) assert.ok(ignored.includes(entry), `${entry} not in .dockerignore`);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+
+describe('setup job passwords', () => {
+  it('refuses empty, default and short passwords, naming the variable and not the value', () => {
+    assert.match(passwordProblem('X', undefined) ?? '', /X is empty/);
+    assert.match(passwordProblem('X', '  ') ?? '', /X is empty/);
+    assert.match(passwordProblem('X', 'changeme') ?? '', /X is a default password/);
+    assert.match(passwordProblem('X', 'ChangeMe') ?? '', /default/);
+    assert.match(passwordProblem('X', 'short') ?? '', /shorter than 8/);
+    assert.equal(passwordProblem('X', 'a-long-enough-one'), undefined);
+  });
+
+  it('lists every problem at once', () => {
+    assert.throws(
+      () => stackPasswords({ ELASTICSEARCH_PASSWORD: 'changeme', FILEBEAT_PASSWORD: 'fine-password-1' }),
+      (error: Error) =>
+        /ELASTICSEARCH_PASSWORD.*default/.test(error.message) &&
+        /KIBANA_SYSTEM_PASSWORD is empty/.test(error.message) &&
+        /OTEL_COLLECTOR_PASSWORD is empty/.test(error.message) &&
+        !/FILEBEAT_PASSWORD/.test(error.message),
+    );
+    assert.deepEqual(
+      stackPasswords({
+        ELASTICSEARCH_PASSWORD: 'elastic-pw-1',
+        KIBANA_SYSTEM_PASSWORD: 'kibana-pw-1',
+        FILEBEAT_PASSWORD: 'filebeat-pw-1',
+        OTEL_COLLECTOR_PASSWORD: 'otel-pw-1',
+      }),
+      { kibanaSystem: 'kibana-pw-1', filebeat: 'filebeat-pw-1', otelCollector: 'otel-pw-1' },
+    );
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+
+/** Every field path the template maps, including multi-fields (`url.path.text`). */
+function templateFields(): Set<string> {
+  type Mapping = { properties?: Record<string, Mapping>; fields?: Record<string, Mapping>; type?: string };
+  const template = JSON.parse(read('elk', 'index-templates', 'reco-logs.json')) as { template: { mappings: Mapping } };
+  const fields = new Set<string>();
+  const walk = (props: Record<string, Mapping>, prefix: string) => {
+    for (const [name, mapping] of Object.entries(props)) {
+      const full = `${prefix}${name}`;
+      if (mapping.properties) walk(mapping.properties, `${full}.`);
+      else fields.add(full);
+      if (mapping.fields) for (const sub of Object.keys(mapping.fields)) fields.add(`${full}.${sub}`);
+    }
+  };
+  walk(template.template.mappings.properties ?? {}, '');
+  return fields;
+}
+
+describe('Kibana saved objects', () => {
+  const committed = read('elk', 'kibana', 'saved-objects.ndjson');
+  const objects = committed
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as { type: string; id: string; attributes: Record<string, unknown>; references: { type: string; id: string; name: string }[] });
+
+  it('the committed NDJSON is what the TS module renders (npm run kibana:objects)', () => {
+    assert.equal(committed, renderSavedObjectsNdjson(), 'elk/kibana/saved-objects.ndjson is out of date: run npm run kibana:objects');
+  });
+
+  it('has the data view, the four saved searches and the dashboard', () => {
+    const ids = objects.map((o) => `${o.type}:${o.id}`);
+    assert.deepEqual(ids, [
+      `index-pattern:${DATA_VIEW_ID}`,
+      ...SAVED_SEARCHES.map((s) => `search:${s.id}`),
+      `dashboard:${DASHBOARD_ID}`,
+    ]);
+    const dataView = objects[0]?.attributes ?? {};
+    assert.equal(dataView.title, 'reco-logs*');
+    assert.equal(dataView.timeFieldName, '@timestamp');
+    const formats = JSON.parse(dataView.fieldFormatMap as string) as Record<string, { id: string; params: Record<string, unknown> }>;
+    assert.deepEqual(formats['trace.id'], {
+      id: 'url',
+      params: { type: 'a', urlTemplate: 'http://localhost:16686/trace/{{value}}', labelTemplate: '{{value}}', openLinkInCurrentTab: false },
+    });
+    assert.equal(formats['event.duration']?.id, 'duration');
+    assert.equal(formats['event.duration']?.params.inputFormat, 'nanoseconds');
+    assert.equal(formats['event.duration']?.params.outputFormat, 'asMilliseconds');
+    const titles = objects.filter((o) => o.type === 'search').map((o) => o.attributes.title);
+    assert.deepEqual(titles, ['recoscope: errors', 'recoscope: slow kNN', 'recoscope: cold-start users', 'recoscope: requests by model']);
+    const panels = JSON.parse(objects.at(-1)?.attributes.panelsJSON as string) as { title: string }[];
+    assert.deepEqual(
+      panels.map((p) => p.title),
+      [
+        'Requests per route',
+        'Latency percentiles per model',
+        'Error rate (share of requests by status class)',
+        'Top error types',
+        'Cold-start share of recommendations',
+        'Errors',
+      ],
+    );
+  });
+
+  it('every reference resolves to an object in the file, under the name the object uses', () => {
+    const present = new Set(objects.map((o) => `${o.type}:${o.id}`));
+    for (const o of objects) {
+      for (const ref of o.references) assert.ok(present.has(`${ref.type}:${ref.id}`), `${o.id} → ${ref.type}:${ref.id} missing`);
+    }
+    for (const search of objects.filter((o) => o.type === 'search')) {
+      const source = JSON.parse((search.attributes.kibanaSavedObjectMeta as { searchSourceJSON: string }).searchSourceJSON) as { indexRefName: string };
+      assert.ok(search.references.some((r) => r.name === source.indexRefName));
+    }
+    const dashboard = objects.at(-1);
+    assert.ok(dashboard);
+    const refNames = new Set(dashboard.references.map((r) => r.name));
+    const panels = JSON.parse(dashboard.attributes.panelsJSON as string) as {
+      panelIndex: string;
+      panelRefName?: string;
+      embeddableConfig: { attributes?: { references: { name: string }[] } };
+    }[];
+    for (const panel of panels) {
+      const names = panel.panelRefName !== undefined ? [panel.panelRefName] : (panel.embeddableConfig.attributes?.references ?? []).map((r) => r.name);
+      assert.ok(names.length > 0, `panel ${panel.panelIndex} references nothing`);
+      for (const name of names) assert.ok(refNames.has(`${panel.panelIndex}:${name}`), `dashboard lacks reference ${panel.panelIndex}:${name}`);
+    }
+  });
+
+  it('refers only to fields the reco-logs index template maps', () => {
+    const mapped = templateFields();
+    const uses = referencedFields(objects);
+    // Sanity: the collector found the fields in every kind of place.
+    for (const where of ['fieldFormatMap', 'query', 'columns', 'sort', 'panel latency-per-model: column p95', 'panel requests-per-route: column route filter']) {
+      assert.ok(uses.some((u) => u.where.includes(where)), `no field found in ${where}`);
+    }
+    const missing = uses.filter((u) => !mapped.has(u.field)).map((u) => `${u.field} (${u.where})`);
+    assert.deepEqual(missing, []);
+  });
+
+  it("elk/README.md's example KQL queries use only mapped fields", () => {
+    const readme = read('elk', 'README.md');
+    const block = /### Searching the logs in Kibana[\s\S]*?```text\n([\s\S]*?)```/.exec(readme);
+    assert.ok(block, 'no ```text block of KQL examples in elk/README.md');
+    const queries = (block[1] as string).split('\n').filter((l) => l.trim() !== '');
+    assert.ok(queries.length >= 5);
+    const mapped = templateFields();
+    for (const q of queries) {
+      const fields = kqlFields(q);
+      assert.ok(fields.length > 0, `no field in "${q}"`);
+      for (const f of fields) assert.ok(mapped.has(f), `"${q}": ${f} is not in the reco-logs template`);
+    }
+  });
+
+  it('reads field names out of KQL', () => {
+    assert.deepEqual(kqlFields('event.dataset : "recoscope.access" and reco.model : "knn" and event.duration > 20000000'), [
+      'event.dataset',
+      'reco.model',
+      'event.duration',
+    ]);
+    assert.deepEqual(kqlFields('not reco.model : * and not url.path : "/health: x > y"'), ['reco.model', 'url.path']);
+    assert.deepEqual(kqlFields('(log.level : "error" or http.response.status_code >= 500)'), ['log.level', 'http.response.status_code']);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+
+interface Recorded {
+  method: string;
+  url: string;
+  headers: IncomingMessage['headers'];
+  body: Buffer;
+}
+
+/** A local HTTP server that records each request and answers with the next canned response. */
+async function recordingServer(responses: { status: number; body: unknown }[]): Promise<{ url: string; requests: Recorded[]; server: Server }> {
+  const requests: Recorded[] = [];
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks) });
+      const next = responses[Math.min(requests.length - 1, responses.length - 1)] ?? { status: 500, body: {} };
+      res.writeHead(next.status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(next.body));
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests, server };
+}
+
+describe('Kibana saved objects import request (documented API shape)', () => {
+  const ndjson = read('elk', 'kibana', 'saved-objects.ndjson');
+  const count = ndjson.trimEnd().split('\n').length;
+  let servers: Server[] = [];
+  after(() => {
+    for (const s of servers) s.close();
+    servers = [];
+  });
+
+  it('POST /api/saved_objects/_import?overwrite=true, kbn-xsrf, multipart with the NDJSON as the `file` part', async () => {
+    const rec = await recordingServer([{ status: 200, body: { success: true, successCount: count, successResults: [] } }]);
+    servers.push(rec.server);
+    const result = await importSavedObjects({ url: rec.url, username: 'elastic', password: 'elastic-pw-1' }, ndjson);
+    assert.equal(result.successCount, count);
+
+    assert.equal(rec.requests.length, 1);
+    const req = rec.requests[0] as Recorded;
+    assert.equal(req.method, 'POST');
+    assert.equal(req.url, '/api/saved_objects/_import?overwrite=true');
+    assert.ok(typeof req.headers['kbn-xsrf'] === 'string' && req.headers['kbn-xsrf'] !== '', 'kbn-xsrf header missing');
+    assert.equal(req.headers.authorization, `Basic ${Buffer.from('elastic:elastic-pw-1').toString('base64')}`);
+    const contentType = req.headers['content-type'] ?? '';
+    assert.match(contentType, /^multipart\/form-data; boundary=.+$/);
+    assert.equal(Number(req.headers['content-length']), req.body.length);
+
+    // An independent multipart parser (undici's, behind Response.formData) reads one `file`
+    // field: an uploaded file whose content is exactly the NDJSON.
+    const form = await new Response(req.body, { headers: { 'content-type': contentType } }).formData();
+    assert.deepEqual([...form.keys()], ['file']);
+    const file = form.get('file');
+    assert.ok(file instanceof Blob && 'name' in file, 'the file field is not a file upload');
+    assert.match(file.name, /\.ndjson$/);
+    assert.equal(await file.text(), ndjson);
+  });
+
+  it('builds byte-identical requests for a fixed boundary, and no Authorization without credentials', () => {
+    const a = buildSavedObjectsImportRequest({ url: 'http://kibana:5601/' }, 'X\n', { boundary: 'b0' });
+    assert.equal(a.url, 'http://kibana:5601/api/saved_objects/_import?overwrite=true');
+    assert.equal(a.headers.authorization, undefined);
+    assert.equal(
+      a.body?.toString('utf8'),
+      '--b0\r\nContent-Disposition: form-data; name="file"; filename="saved-objects.ndjson"\r\nContent-Type: application/ndjson\r\n\r\nX\n\r\n--b0--\r\n',
+    );
+  });
+
+  it('fails, naming each object Kibana rejected', async () => {
+    const rec = await recordingServer([
+      {
+        status: 200,
+        body: { success: false, successCount: count - 1, errors: [{ id: DASHBOARD_ID, type: 'dashboard', error: { type: 'missing_references' } }] },
+      },
+    ]);
+    servers.push(rec.server);
+    await assert.rejects(importSavedObjects({ url: rec.url }, ndjson), new RegExp(`${count - 1}/${count} imported; dashboard ${DASHBOARD_ID}: missing_references`));
+  });
+
+  it('waits for Kibana to report itself available (GET /api/status)', async () => {
+    const rec = await recordingServer([
+      { status: 503, body: { status: { overall: { level: 'unavailable' } } } },
+      { status: 200, body: { status: { overall: { level: 'degraded' } } } },
+      { status: 200, body: { status: { overall: { level: 'available' } } } },
+    ]);
+    servers.push(rec.server);
+    await waitForKibana({ url: rec.url, username: 'elastic', password: 'pw-123456' }, 30_000);
+    assert.equal(rec.requests.length, 3);
+    assert.ok(rec.requests.every((r) => r.method === 'GET' && r.url === '/api/status' && r.headers.authorization !== undefined));
+  });
+});
