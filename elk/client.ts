@@ -8,7 +8,7 @@
 import { Client, errors } from '@elastic/elasticsearch';
 
 export const DEFAULT_ELASTICSEARCH_URL = 'http://127.0.0.1:9200';
-export const LOGS_INDEX = 'reco-logs';
+export { LOGS_INDEX } from '../src/contracts';
 
 export interface ElasticsearchSettings {
   url: string;

@@ -14,8 +14,10 @@
  * had, so Kibana runs only the newer ones on import.
  */
 
+import { ACCESS_DATASET, LOGS_DATA_VIEW_PATTERN } from '../src/contracts';
+
 export const DATA_VIEW_ID = 'recoscope-reco-logs';
-export const DATA_VIEW_PATTERN = 'reco-logs*';
+export const DATA_VIEW_PATTERN = LOGS_DATA_VIEW_PATTERN;
 export const DASHBOARD_ID = 'recoscope-overview';
 /** Where the browser reaches Jaeger's UI (docker-compose publishes it on localhost). */
 export const DEFAULT_JAEGER_UI_URL = 'http://localhost:16686';
@@ -108,7 +110,7 @@ export interface SavedSearchSpec {
   sort: [string, 'asc' | 'desc'][];
 }
 
-const ACCESS = 'event.dataset : "recoscope.access"';
+const ACCESS = `event.dataset : "${ACCESS_DATASET}"`;
 
 export const SAVED_SEARCHES: SavedSearchSpec[] = [
   {

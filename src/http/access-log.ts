@@ -4,26 +4,10 @@
  */
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Logger } from 'winston';
-import { ACCESS_DATASET } from '../observability/logger';
-import { activeTraceIds, type TraceIds } from '../observability/tracing';
-import type { RequestFailure } from './errors';
+import { ACCESS_DATASET, TRACEPARENT_HEADER, TRACE_ID_HEADER } from '../contracts';
+import { activeTraceIds } from '../observability/tracing';
+import type { RecoFields } from './locals';
 
-/** Filled in by the reco route; what the access line says about the recommendation. */
-export interface RecoFields {
-  model?: string;
-  user_id?: number;
-  k?: number;
-  items_count?: number;
-  cold_start?: boolean;
-  fallback?: number;
-  error_key?: string;
-}
-
-interface AccessLocals {
-  reco?: RecoFields;
-  failure?: RequestFailure;
-  traceIds?: TraceIds;
-}
 
 // A path is client input of any length; the log keeps enough to recognise it.
 const MAX_LOGGED_PATH = 1024;
@@ -31,13 +15,13 @@ const MAX_LOGGED_PATH = 1024;
 export function accessLog(logger: Logger): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) => {
     const startedAt = process.hrtime.bigint();
-    const locals = res.locals as AccessLocals;
+    const locals = res.locals;
     // Captured here, inside the request's span context: by 'finish' the context may be gone.
     const traceIds = activeTraceIds();
     if (traceIds !== undefined) {
       locals.traceIds = traceIds;
-      res.setHeader('x-trace-id', traceIds.traceId);
-      res.setHeader('traceparent', `00-${traceIds.traceId}-${traceIds.spanId}-01`);
+      res.setHeader(TRACE_ID_HEADER, traceIds.traceId);
+      res.setHeader(TRACEPARENT_HEADER, `00-${traceIds.traceId}-${traceIds.spanId}-01`);
     }
     // An http.ServerResponse always emits 'close', after 'finish' when the response was
     // complete, so one listener sees both cases; unfinished means the client went away.
@@ -52,7 +36,7 @@ function writeAccessLine(
   logger: Logger,
   req: Request,
   res: Response,
-  locals: AccessLocals,
+  locals: Response['locals'],
   durationNs: bigint,
   aborted: boolean,
 ): void {

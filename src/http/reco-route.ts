@@ -2,7 +2,7 @@
 import type { Request, RequestHandler, Response } from 'express';
 import type { ModelLookup } from '../models/types';
 import { annotateRequest, requestStages } from '../observability/tracing';
-import type { RecoFields } from './access-log';
+import type { RecoFields } from './locals';
 import type { BearerCheck } from './auth';
 import { errors } from './errors';
 import { parseUserId } from './user-id';

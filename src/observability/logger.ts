@@ -12,12 +12,11 @@ import { join, resolve } from 'node:path';
 import winston from 'winston';
 import { ecsFields, ecsStringify } from '@elastic/ecs-winston-format';
 import type { Config } from '../config';
+import { APP_DATASET } from '../contracts';
 import { redactDeep } from './redact';
 import { SERVICE_NAME, SERVICE_VERSION } from './service-info';
 import { activeTraceIds } from './tracing';
 
-export const APP_DATASET = 'recoscope.app';
-export const ACCESS_DATASET = 'recoscope.access';
 
 interface EventFields {
   id?: string;

@@ -39,6 +39,7 @@ import {
   waitFor,
   type TestStack,
 } from './stack';
+import { ACCESS_DATASET } from '../../src/contracts';
 
 const API_KEY = `e2e-${randomUUID()}`;
 const SHIP_TIMEOUT_MS = 120_000;
@@ -83,7 +84,7 @@ describe('logs: service → NDJSON files → Filebeat → Elasticsearch', { time
 
   const accessQuery = (phase: string) => ({
     bool: {
-      filter: [{ term: { 'event.dataset': 'recoscope.access' } }, { term: { 'user_agent.original': `recoscope-e2e/${phase}` } }],
+      filter: [{ term: { 'event.dataset': ACCESS_DATASET } }, { term: { 'user_agent.original': `recoscope-e2e/${phase}` } }],
     },
   });
   const countAccess = async (phase: string): Promise<number> => {
@@ -229,7 +230,7 @@ describe('logs: service → NDJSON files → Filebeat → Elasticsearch', { time
   });
 
   it('answers "knn requests slower than their p95" with a percentiles aggregation and a range query', async () => {
-    const knn = { bool: { filter: [{ term: { 'event.dataset': 'recoscope.access' } }, { term: { 'reco.model': 'knn' } }] } };
+    const knn = { bool: { filter: [{ term: { 'event.dataset': ACCESS_DATASET } }, { term: { 'reco.model': 'knn' } }] } };
     const agg = await es.search({
       index: LOGS_INDEX,
       size: 0,
@@ -298,15 +299,15 @@ describe('logs: service → NDJSON files → Filebeat → Elasticsearch', { time
     t.diagnostic(`log files: ${files.sort().join(', ')}`);
     assert.ok(files.length >= 2, 'the run rotated the log file at least once');
     const inFile = records.filter(
-      (r) => getField(r, 'event.dataset') === 'recoscope.access' && getField(r, 'user_agent.original') === 'recoscope-e2e/sigterm',
+      (r) => getField(r, 'event.dataset') === ACCESS_DATASET && getField(r, 'user_agent.original') === 'recoscope-e2e/sigterm',
     );
     assert.equal(inFile.length, calls.length, 'every sigterm request has its line in the files');
     await expectExactly('sigterm', calls.length);
 
     // Totals: the files and the index agree on every access line of the run.
-    const fileAccess = records.filter((r) => getField(r, 'event.dataset') === 'recoscope.access').length;
+    const fileAccess = records.filter((r) => getField(r, 'event.dataset') === ACCESS_DATASET).length;
     await es.indices.refresh({ index: LOGS_INDEX });
-    const indexAccess = (await es.count({ index: LOGS_INDEX, query: { term: { 'event.dataset': 'recoscope.access' } } })).count;
+    const indexAccess = (await es.count({ index: LOGS_INDEX, query: { term: { 'event.dataset': ACCESS_DATASET } } })).count;
     assert.equal(indexAccess, fileAccess, 'access documents in Elasticsearch = access lines in the files');
     // The last app lines written at shutdown made it too.
     await waitFor(

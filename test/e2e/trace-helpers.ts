@@ -10,6 +10,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, stackCommand } from './stack';
+import { ACCESS_DATASET } from '../../src/contracts';
 
 export interface TestCollector {
   /** For OTEL_EXPORTER_OTLP_ENDPOINT (OTLP/HTTP). */
@@ -86,7 +87,7 @@ export async function startLogShipping(label: string, logDir: string): Promise<L
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({
           size: 10,
-          query: { bool: { filter: [{ match: { 'trace.id': traceId } }, { match: { 'event.dataset': 'recoscope.access' } }] } },
+          query: { bool: { filter: [{ match: { 'trace.id': traceId } }, { match: { 'event.dataset': ACCESS_DATASET } }] } },
         }),
       });
       // 404: nothing shipped yet, the index does not exist. 503: the index was just created

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SERVICE_MAIN_JS } from '../../src/paths';
 import { startChildServer, type ChildServer, type LogRecord } from '../../loadtest/child-server';
+import { ACCESS_DATASET } from '../../src/contracts';
 
 export type { LogRecord };
 
@@ -105,5 +106,5 @@ export function field(record: LogRecord, path: string): unknown {
 }
 
 export function accessRecords(records: LogRecord[]): LogRecord[] {
-  return records.filter((r) => field(r, 'event.dataset') === 'recoscope.access');
+  return records.filter((r) => field(r, 'event.dataset') === ACCESS_DATASET);
 }

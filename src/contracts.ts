@@ -1,0 +1,28 @@
+/**
+ * Names that more than one part of recoscope must agree on, written once: the service writes
+ * them, the ELK tooling (index template, Kibana objects, `npm run logs`), Filebeat's and the
+ * collector's configs and the tests read them. Change one here and the type checker finds
+ * every user; the static tests check the YAML/JSON files that cannot import this module.
+ */
+
+/** `event.dataset` of the per-request access line. */
+export const ACCESS_DATASET = 'recoscope.access';
+/** `event.dataset` of everything else the service logs. */
+export const APP_DATASET = 'recoscope.app';
+
+/** Elasticsearch index (and alias prefix) that Filebeat writes the log lines to. */
+export const LOGS_INDEX = 'reco-logs';
+/** Kibana data view over the log indices. */
+export const LOGS_DATA_VIEW_PATTERN = `${LOGS_INDEX}*`;
+/** Elasticsearch index of offline model evaluations (`npm run evaluate`). */
+export const EXPERIMENTS_INDEX = 'reco-experiments';
+
+/** Response header carrying the request's trace id (and the W3C `traceparent`). */
+export const TRACE_ID_HEADER = 'x-trace-id';
+export const TRACEPARENT_HEADER = 'traceparent';
+
+/** Route templates, as they appear in spans, metrics labels and the OpenAPI document. */
+export const ROUTES = {
+  health: '/health',
+  reco: '/reco/:model_name/:user_id',
+} as const;
