@@ -26,3 +26,21 @@ export const ROUTES = {
   health: '/health',
   reco: '/reco/:model_name/:user_id',
 } as const;
+
+/**
+ * Exit codes of the service, one per kind of start-up failure, so a supervisor (or a test) can
+ * tell them apart without parsing stderr. Each failure also prints one line on stderr.
+ */
+export const EXIT_CODES = {
+  ok: 0,
+  /** Unexpected failure (a bug): one line on stderr. */
+  failure: 1,
+  /** Invalid configuration (environment variables). */
+  config: 2,
+  /** LOG_DIR cannot be created or written. */
+  logDir: 3,
+  /** The listen address/port cannot be bound (e.g. already in use). */
+  listen: 4,
+  /** The dataset cannot be read or parsed (or a model cannot be trained from it). */
+  dataset: 5,
+} as const;

@@ -42,8 +42,7 @@ export function runCli(name: string, usage: string, main: () => Promise<number |
   };
   try {
     Promise.resolve(main()).then((code) => {
-      process.exitCode ??= code ?? 0;
-      if (typeof code === 'number') process.exitCode = code;
+      process.exitCode = typeof code === 'number' ? code : (process.exitCode ?? 0);
     }, fail);
   } catch (error) {
     fail(error);
