@@ -74,7 +74,7 @@ describe('stack-setup against the real local Elasticsearch (security off)', () =
     const run = await runSetup(['--only', 'elasticsearch', '--wait', '60'], { ELASTICSEARCH_URL: stack.esUrl });
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stdout, /security is off on this cluster: skipping built-in passwords, roles and users/);
-    assert.match(run.stdout, /index templates \[reco-logs\] installed; index reco-logs created/);
+    assert.match(run.stdout, /index templates \[reco-experiments, reco-logs\] installed; index reco-logs created/);
     assert.match(run.stdout, /stack-setup: done/);
 
     const template = await fetch(`${stack.esUrl}/_index_template/reco-logs`);
