@@ -132,12 +132,13 @@ describe('docker-compose.yml against a Compose implementation', () => {
     if (typeof validator === 'string') return t.skip(validator);
     t.diagnostic(`validated with ${validator.name}`);
     const envFile = filledEnvFile();
-    for (const profiles of [[], ['load']]) {
+    for (const profiles of [[], ['load'], ['mlflow']]) {
       const result = validator.run(envFile, profiles);
       assert.ok(result.ok, `profiles [${profiles.join(',')}]: ${result.output}`);
       // The resolved model has every service of the profile, tags interpolated from the env file.
       assert.match(result.output, new RegExp(`docker\\.elastic\\.co/elasticsearch/elasticsearch:${envExample.get('ELASTIC_VERSION')}`));
       assert.equal(/\n {2}load:\n/.test(result.output), profiles.includes('load'), 'the load service runs only in its profile');
+      assert.equal(/\n {2}mlflow:\n/.test(result.output), profiles.includes('mlflow'), 'the mlflow service runs only in its profile');
     }
   });
 
@@ -160,17 +161,20 @@ describe('docker-compose.yml structure', () => {
       'kibana',
       'kibana-setup',
       'load',
+      'mlflow',
       'otel-collector',
       'reco',
       'setup',
     ]);
     assert.deepEqual(service('load').profiles, ['load']);
+    assert.deepEqual(service('mlflow').profiles, ['mlflow']);
   });
 
   it('takes every image tag from a variable that .env.example sets', () => {
     for (const [name, s] of Object.entries(services)) {
       assert.ok(s.image, `${name}: no image`);
-      const m = /^[a-z0-9./_-]+:\$\{([A-Z_]+)(?::\?[^}]*)?\}$/.exec(s.image);
+      // An optional literal `v` before the version: MLflow's images are tagged v<version>.
+      const m = /^[a-z0-9./_-]+:v?\$\{([A-Z_]+)(?::\?[^}]*)?\}$/.exec(s.image);
       assert.ok(m, `${name}: image "${s.image}" is not <repository>:\${VARIABLE}`);
       const value = envExample.get(m[1] as string);
       assert.ok(value !== undefined && value !== '', `${name}: ${m[1]} has no value in .env.example`);
@@ -186,6 +190,12 @@ describe('docker-compose.yml structure', () => {
     for (const v of used) assert.ok(envExample.has(v), `${v} is used in docker-compose.yml but not in .env.example`);
     for (const v of PASSWORD_VARS) assert.equal(envExample.get(v), '', `${v} must be empty in .env.example`);
     assert.match(read('.gitignore'), /^\.env$/m, '.env must be git-ignored');
+  });
+
+  it('runs the same MLflow release as the local PyPI install (stack/mlflow.sh)', () => {
+    const pinned = /^MLFLOW_DEFAULT_VERSION="([^"]+)"$/m.exec(read('stack', 'mlflow.sh'))?.[1];
+    assert.equal(envExample.get('MLFLOW_VERSION'), pinned);
+    assert.match(service('mlflow').image ?? '', /^ghcr\.io\/mlflow\/mlflow:v\$\{MLFLOW_VERSION/);
   });
 
   it('runs the same collector release as the local build', () => {
