@@ -109,7 +109,12 @@ async function main(): Promise<number> {
   }
   if (values.dataset !== undefined) config.dataset.source = values.dataset;
   // Read before the (long) run so a bad URL fails at once.
-  const mlflow = mlflowSettings();
+  let mlflow;
+  try {
+    mlflow = mlflowSettings();
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
 
   const startedAt = new Date();
   const bar = progressBar(process.stderr);
