@@ -131,7 +131,7 @@ export function logLevelEnabled(level: string): boolean {
  * `redact` (the access line uses the URL-aware redactor). The caller checks the level.
  */
 export function logEcsRecord(level: string, message: string, record: Record<string, unknown>, redact: Redactor = redactString): void {
-  const event = ((record.event as EventFields | undefined) ?? {}) as EventFields;
+  const event = (record.event as EventFields | undefined) ?? {};
   // '@timestamp' and event.id first: Filebeat fingerprints a file by its first 256 bytes.
   const doc: Record<string, unknown> = {
     '@timestamp': new Date().toISOString(),

@@ -51,7 +51,7 @@ let fileTarget: FileTarget | undefined;
 let reportTimer: NodeJS.Timeout | undefined;
 let configured = false;
 let ended = false;
-/** Per output: counters at the last report, and whether it was failing then. */
+/** Per output: counters at the last report, and whether trouble was reported (until it is over). */
 const lastReported = new Map<LogOutput, { dropped: number; writeErrors: number; failing: boolean }>();
 
 /**
@@ -70,17 +70,20 @@ export function configureLogWriter(options: LogWriterOptions): void {
   };
   let file: FileTarget | undefined;
   if (options.file !== undefined) {
-    let fileOutput: LogOutput | undefined;
+    // The target reports rotation/reopen failures on its output's counters.
+    const holder: { output?: LogOutput } = {};
     file = new FileTarget({
       ...options.file,
       onError: (error) => {
-        if (fileOutput !== undefined) {
-          fileOutput.stats.writeErrors++;
-          fileOutput.lastError = error;
+        if (holder.output !== undefined) {
+          holder.output.stats.writeErrors++;
+          holder.output.lastError = error;
+          holder.output.failing = true;
         }
       },
     });
-    fileOutput = new LogOutput(file, outputOptions);
+    const fileOutput = new LogOutput(file, outputOptions);
+    holder.output = fileOutput;
     next.push(fileOutput);
   }
   if (options.stdout) next.push(new LogOutput(new FdTarget('stdout', 1), outputOptions));
@@ -177,8 +180,8 @@ function reportTrouble(options: LogWriterOptions): void {
         ...(errorText === undefined ? {} : { last_error: errorText }),
         interval_ms: options.reportIntervalMs,
       });
-      lastReported.set(output, { dropped: output.stats.dropped, writeErrors: output.stats.writeErrors, failing: errors > 0 });
-    } else if (last.failing) {
+      lastReported.set(output, { dropped: output.stats.dropped, writeErrors: output.stats.writeErrors, failing: true });
+    } else if (last.failing && !output.failing) {
       const message = `log output ${output.name}: writing again`;
       writeStderr(`recoscope: ${message}\n`);
       options.report?.(message, { output: output.name, dropped: 0, write_errors: 0, interval_ms: options.reportIntervalMs });

@@ -62,6 +62,8 @@ export class LogOutput {
   private idleWaiters: (() => void)[] = [];
   readonly stats = { written: 0, dropped: 0, writeErrors: 0 };
   lastError: NodeJS.ErrnoException | undefined;
+  /** Set by a failed write, cleared by the next successful one. */
+  failing = false;
 
   constructor(
     readonly target: Target,
@@ -188,10 +190,12 @@ export class LogOutput {
         }
         this.stats.writeErrors++;
         this.lastError = error;
+        this.failing = true;
         this.options.onError(this, error);
         this.retryLater();
         return;
       }
+      this.failing = false;
       this.target.wrote(bytes);
       pending.offset += bytes;
       if (pending.offset >= pending.buf.length) {

@@ -63,7 +63,8 @@ export class FileTarget implements Target {
       mkdirSync(options.dir, { recursive: true });
       // Rotation renames and creates files: the directory itself must be writable.
       accessSync(options.dir, constants.W_OK);
-      this.fd = openSync(this.path, 'a');
+      // a+: appends, and lets repairTornLine read the last byte.
+      this.fd = openSync(this.path, 'a+');
       this.size = fstatSync(this.fd).size;
       this.repairTornLine();
     } catch (error) {
