@@ -119,8 +119,8 @@ describe('logs: service → NDJSON files → Filebeat → Elasticsearch', { time
       env: {
         API_KEY,
         LOG_LEVEL: 'info',
-        // Small files, so the run rotates a few times: lines must survive winston's rename
-        // of recoscope.ndjson to recoscope1.ndjson while Filebeat reads them. Enough files
+        // Small files (30 KB), so the run rotates many times: lines must survive the writer's
+        // rename of recoscope.ndjson to recoscope.00000N.ndjson while Filebeat reads them. Enough files
         // that none is deleted before Filebeat has read it (it is blocked during the outage).
         LOG_MAX_SIZE_MB: '0.03',
         LOG_MAX_FILES: '200',

@@ -166,11 +166,11 @@ function reportTrouble(options: LogWriterOptions): void {
     const errors = output.stats.writeErrors - last.writeErrors;
     if (dropped > 0 || errors > 0) {
       const error = output.lastError;
-      const errorText = error === undefined ? undefined : `${error.code ?? error.name}: ${error.message}`;
+      const errorText = error === undefined || errors === 0 ? undefined : `${error.code ?? error.name}: ${error.message}`;
       const message =
         `log output ${output.name}: ${dropped} lines dropped, ${errors} write errors in the last ` +
         `${options.reportIntervalMs} ms` +
-        (errorText === undefined || errors === 0 ? '' : ` (last: ${errorText})`) +
+        (errorText === undefined ? '' : ` (last: ${errorText})`) +
         `; totals: ${output.stats.dropped} dropped, ${output.stats.writeErrors} write errors`;
       writeStderr(`recoscope: ${message}\n`);
       options.report?.(message, {
@@ -180,13 +180,16 @@ function reportTrouble(options: LogWriterOptions): void {
         ...(errorText === undefined ? {} : { last_error: errorText }),
         interval_ms: options.reportIntervalMs,
       });
-      lastReported.set(output, { dropped: output.stats.dropped, writeErrors: output.stats.writeErrors, failing: true });
-    } else if (last.failing && !output.failing) {
+    }
+    // Write errors were reported: say so once the output has written successfully again.
+    let failing = last.failing || errors > 0;
+    if (failing && !output.failing) {
       const message = `log output ${output.name}: writing again`;
       writeStderr(`recoscope: ${message}\n`);
       options.report?.(message, { output: output.name, dropped: 0, write_errors: 0, interval_ms: options.reportIntervalMs });
-      lastReported.set(output, { ...last, failing: false });
+      failing = false;
     }
+    lastReported.set(output, { dropped: output.stats.dropped, writeErrors: output.stats.writeErrors, failing });
   }
 }
 
