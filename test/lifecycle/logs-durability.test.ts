@@ -134,6 +134,48 @@ describe('logs under load', { timeout: 10 * 60_000 }, () => {
   });
 });
 
+describe('crash handler', { timeout: 2 * 60_000 }, () => {
+  it('an uncaught exception under load, then a second one while shutting down: exit 1, no second throw, every answered request logged', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'recoscope-crash-'));
+    const trigger = join(dir, 'throw-now');
+    // A preload that throws from a timer once the test creates the trigger file, and again
+    // 5 ms later: the second lands while the crash shutdown is under way.
+    const preload = join(dir, 'crash.js');
+    writeFileSync(
+      preload,
+      `const fs = require('node:fs');
+const poll = setInterval(() => {
+  if (!fs.existsSync(${JSON.stringify(trigger)})) return;
+  clearInterval(poll);
+  setTimeout(() => { throw new Error('second failure while crashing'); }, 5);
+  throw new Error('first failure');
+}, 20);
+poll.unref();
+`,
+    );
+    const service = await spawnService({ env: { API_KEY, NODE_OPTIONS: `--require ${preload}` }, stdout: 'file' });
+    t.after(() => service.stop('SIGKILL'));
+    const userAgent = 'crash';
+    const load = startLoad({ url: service.url, apiKey: API_KEY, connections: CONNECTIONS, durationSeconds: 60, userAgent });
+    const end = Date.now() + 1_000;
+    while (Date.now() < end) await sleep(100);
+    writeFileSync(trigger, '');
+    const code = await service.exited;
+    await load.stop();
+    const file = readLogDirLines(service.logDir);
+    const stderr = service.stderr();
+    t.diagnostic(`exit ${code}, 2xx ${load.ok()}, file ${okAccessLines(file.records, userAgent).length}`);
+    assert.equal(code, 1, stderr);
+    assert.match(stderr, /uncaught exception during crash shutdown: Error: second failure while crashing/);
+    assert.doesNotMatch(stderr, /write after end|first failure\n\s+at .*\n.*\n.*Node\.js v/);
+    const crash = file.records.find((r) => field(r, 'message') === 'uncaught exception');
+    assert.equal(field(crash ?? {}, 'error.message'), 'first failure');
+    assert.equal(field(file.records.at(-1)!, 'event.action'), 'shutdown-complete');
+    assert.equal(okAccessLines(file.records, userAgent).length, load.ok(), 'every answered request is in the file');
+    assert.equal(okAccessLines(readStdout(service).records, userAgent).length, load.ok(), 'and on stdout');
+  });
+});
+
 describe('disk trouble', { timeout: 5 * 60_000 }, () => {
   const startUp = (logDir: string): ReturnType<typeof spawnSync> =>
     spawnSync(process.execPath, [SERVICE_MAIN_JS], {
