@@ -260,20 +260,29 @@ describe('disk trouble', { timeout: 5 * 60_000 }, () => {
     const reports = service.stderr().split('\n').filter((l) => l.includes('log output file:'));
     t.diagnostic(`stderr reports while full: ${reports.length}, e.g. ${reports[0]}`);
     // stdout is written asynchronously too: the last answers' lines may still be on their way.
+    // It has the same 100 KB bound: should its own disk stall (a busy CI machine's writeback),
+    // lines beyond the bound are dropped there too — and counted. Nothing may vanish uncounted.
+    const stdoutDropped = (): number =>
+      [...service.stderr().matchAll(/log output stdout: (\d+) lines dropped/g)].reduce((sum, m) => sum + Number(m[1]), 0);
     let stdoutNow = readStdout(service).records;
-    for (let i = 0; i < 100 && okAccessLines(stdoutNow, 'disk-full').length < phase1; i++) {
+    for (let i = 0; i < 300 && okAccessLines(stdoutNow, 'disk-full').length + stdoutDropped() < phase1; i++) {
       await sleep(50);
       stdoutNow = readStdout(service).records;
     }
-    assert.equal(okAccessLines(stdoutNow, 'disk-full').length, phase1, 'stdout got every line while the disk was full');
+    const onStdout = okAccessLines(stdoutNow, 'disk-full').length;
+    t.diagnostic(`stdout while the file's disk was full: ${onStdout} of ${phase1} lines, ${stdoutDropped()} dropped on stdout`);
+    assert.ok(onStdout + stdoutDropped() >= phase1, `stdout lines ${onStdout} + dropped ${stdoutDropped()} < ${phase1}\n${service.stderr().slice(-1500)}`);
+    assert.ok(onStdout >= phase1 / 2, 'stdout kept logging while the file output failed');
     assert.ok(stdoutNow.some((r) => field(r, 'event.action') === 'log-output-trouble'), 'the trouble is a log record on stdout too');
 
     // Space again: the file output resumes by itself (it retries once a second), first with
     // the lines it kept in its 100 KB queue.
+    const stderrBefore = service.stderr().length;
     unlinkSync(filler);
+    const resumed = (): boolean => service.stderr().slice(stderrBefore).includes('log output file: writing again');
     const drainBy = Date.now() + 15_000;
-    while (Date.now() < drainBy && !/log output file: writing again/.test(service.stderr())) await sleep(100);
-    assert.match(service.stderr(), /log output file: writing again/);
+    while (Date.now() < drainBy && !resumed()) await sleep(100);
+    assert.ok(resumed(), `"writing again" after space was freed\n${service.stderr().slice(-1000)}`);
     const phase2 = 30;
     for (let i = 0; i < phase2; i++) {
       const res = await rawRequest(service.url, `/reco/popular/${i}`, { headers: { ...headers, 'user-agent': 'disk-free' } });

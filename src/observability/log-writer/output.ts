@@ -195,10 +195,11 @@ export class LogOutput {
         this.retryLater();
         return;
       }
-      this.failing = false;
       this.target.wrote(bytes);
       pending.offset += bytes;
       if (pending.offset >= pending.buf.length) {
+        // Recovered only once a whole batch went out (a nearly full disk takes short writes).
+        this.failing = false;
         this.stats.written += pending.lines;
         this.queuedBytes -= pending.chars;
         this.pending = undefined;
