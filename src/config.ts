@@ -46,6 +46,12 @@ const envSchema = z.object({
 
   FAULT_USER_DIVISOR: int(0, 2 ** 31 - 1).default(0),
   SHUTDOWN_TIMEOUT_MS: int(100, 600_000).default(10_000),
+
+  LOG_BUFFER_MAX_MB: positiveNumber.default(16),
+  LOG_REPORT_INTERVAL_MS: int(100, 3_600_000).default(10_000),
+  HTTP_HEADERS_TIMEOUT_MS: int(100, 600_000).default(10_000),
+  HTTP_REQUEST_TIMEOUT_MS: int(100, 3_600_000).default(30_000),
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: int(100, 600_000).default(5_000),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -78,6 +84,10 @@ export interface Config {
     stdout: boolean;
     maxSizeBytes: number;
     maxFiles: number;
+    /** Per output (file, stdout): what may wait in memory before lines are dropped (counted). */
+    bufferBytes: number;
+    /** How often dropped lines and write errors are reported. */
+    reportIntervalMs: number;
   };
   serviceEnvironment: string;
   dataset: DatasetConfig;
@@ -85,6 +95,8 @@ export interface Config {
   models: ModelParams;
   faultUserDivisor: number;
   shutdownTimeoutMs: number;
+  /** Server timeouts: headers, whole request, idle keep-alive connection. */
+  http: { headersTimeoutMs: number; requestTimeoutMs: number; keepAliveTimeoutMs: number };
 }
 
 export class ConfigError extends Error {
@@ -108,6 +120,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   }
   const e = parsed.data;
+  if (e.HTTP_HEADERS_TIMEOUT_MS > e.HTTP_REQUEST_TIMEOUT_MS) {
+    throw new ConfigError('invalid configuration: HTTP_HEADERS_TIMEOUT_MS: must not exceed HTTP_REQUEST_TIMEOUT_MS');
+  }
   return {
     port: e.PORT,
     host: e.HOST,
@@ -121,6 +136,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       stdout: e.LOG_STDOUT,
       maxSizeBytes: Math.round(e.LOG_MAX_SIZE_MB * 1024 * 1024),
       maxFiles: e.LOG_MAX_FILES,
+      bufferBytes: Math.round(e.LOG_BUFFER_MAX_MB * 1024 * 1024),
+      reportIntervalMs: e.LOG_REPORT_INTERVAL_MS,
     },
     serviceEnvironment: e.SERVICE_ENVIRONMENT,
     dataset: {
@@ -142,5 +159,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     faultUserDivisor: e.FAULT_USER_DIVISOR,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    http: {
+      headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT_MS,
+      requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS,
+      keepAliveTimeoutMs: e.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+    },
   };
 }

@@ -10,7 +10,9 @@ import { drain, listen, serverUrl } from './http/server';
 import { withFaultInjection } from './models/fault-injection';
 import { prepareModels } from './models/registry';
 import type { ModelLookup } from './models/types';
+import { EXIT_CODES } from './contracts';
 import { configureLogger, flushLogger, logFilePath, logger } from './observability/logger';
+import { LogDirError } from './observability/log-writer';
 import { registerSecret } from './observability/redact';
 import { shutdownTracing, tracingEnabled } from './observability/tracing';
 
@@ -50,7 +52,16 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  configureLogger(config);
+  try {
+    configureLogger(config);
+  } catch (error) {
+    // Before any model is trained: a service that cannot write its logs must not start.
+    if (error instanceof LogDirError) {
+      process.stderr.write(`recoscope: ${error.message}\n`);
+      process.exit(EXIT_CODES.logDir);
+    }
+    throw error;
+  }
   const apiKey = resolveApiKey(config);
   registerSecret(apiKey);
 
@@ -61,7 +72,7 @@ async function main(): Promise<void> {
 
   let server: Server;
   try {
-    server = await listen(app, config.port, config.host);
+    server = await listen(app, config.port, config.host, config.http);
   } catch (error) {
     logger.error(`cannot listen on ${config.host}:${config.port}`, { err: error });
     await flushLogger();
@@ -84,27 +95,52 @@ async function main(): Promise<void> {
   installShutdown(server, config.shutdownTimeoutMs);
 }
 
+/** Logs without ever throwing: the crash handler must not crash again. */
+function safeLog(level: 'error' | 'warn' | 'info', message: string, meta: Record<string, unknown>): void {
+  try {
+    logger.log(level, message, meta);
+  } catch (error) {
+    process.stderr.write(`recoscope: ${message} (and logging it failed: ${String(error)})\n`);
+  }
+}
+
+/**
+ * SIGTERM/SIGINT: stop accepting, drain in-flight requests, stop tracing, then write out every
+ * accepted log line of every output, then exit. The whole sequence is bounded by
+ * SHUTDOWN_TIMEOUT_MS: the drain gets it minus a reserve for the log flush (a quarter, at
+ * most 2 s), the flush whatever is left (at least the reserve).
+ */
 function installShutdown(server: Server, timeoutMs: number): void {
   let shuttingDown = false;
   const shutdown = async (reason: string, exitCode: number): Promise<void> => {
     if (shuttingDown) return;
     shuttingDown = true;
-    logger.info(`shutting down (${reason}): draining requests`, { event: { action: 'shutdown' } });
-    const drained = await drain(server, timeoutMs);
-    if (!drained) logger.warn(`drain timed out after ${timeoutMs} ms: remaining connections were closed`);
+    const deadline = Date.now() + timeoutMs;
+    const flushReserve = Math.min(2_000, Math.floor(timeoutMs / 4));
+    safeLog('info', `shutting down (${reason}): draining requests`, { event: { action: 'shutdown' } });
+    const drainMs = timeoutMs - flushReserve;
+    const drained = await drain(server, drainMs);
+    if (!drained) safeLog('warn', `drain timed out after ${drainMs} ms: remaining connections were closed`, {});
     await shutdownTracing();
-    logger.info('shutdown complete', { event: { action: 'shutdown-complete' } });
-    await flushLogger();
+    safeLog('info', 'shutdown complete', { event: { action: 'shutdown-complete' } });
+    await flushLogger(Math.max(flushReserve, deadline - Date.now()));
     process.exit(exitCode);
   };
   process.once('SIGTERM', () => void shutdown('SIGTERM', 0));
   process.once('SIGINT', () => void shutdown('SIGINT', 0));
+  let crashed = false;
   process.on('uncaughtException', (error) => {
-    logger.error('uncaught exception', { err: error });
+    if (crashed) {
+      // A second failure while shutting down after the first: say it, never throw again.
+      process.stderr.write(`recoscope: uncaught exception during crash shutdown: ${error.stack ?? String(error)}\n`);
+      return;
+    }
+    crashed = true;
+    safeLog('error', 'uncaught exception', { err: error });
     void shutdown('uncaught exception', 1);
   });
   process.on('unhandledRejection', (reason) => {
-    logger.error('unhandled promise rejection', { err: reason instanceof Error ? reason : new Error(String(reason)) });
+    safeLog('error', 'unhandled promise rejection', { err: reason instanceof Error ? reason : new Error(String(reason)) });
   });
 }
 
