@@ -8,12 +8,11 @@
  * Exit codes: 0 done, 1 the run failed (one line on stderr says why), 2 bad usage.
  */
 import { resolve } from 'node:path';
-import { displayPath, parseCommandLine, UsageError } from '../src/cli/usage';
-import { ScenarioError } from '../loadtest/scenarios';
+import { displayPath, parseCommandLine, runCli, UsageError } from '../src/cli/usage';
 import { LOAD_FLAGS, onInterrupt, flagOrEnv, selectScenario } from '../loadtest/options';
 import { busyFrames, idleShare } from './folded';
 import { pct, renderTopTable } from './report';
-import { ProfileError, profileScenario } from './run';
+import { profileScenario } from './run';
 
 const USAGE = `usage: npm run profile -- <scenario> [options]    (scenarios: loadtest/scenarios.json)
 
@@ -97,16 +96,6 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    const usage = error instanceof UsageError || error instanceof ScenarioError;
-    const message = error instanceof Error ? error.message : String(error);
-    process.stderr.write(`profile: ${message.split('\n')[0]}\n`);
-    // Anything but the expected failures is a bug: keep its stack when asked for.
-    if (!(error instanceof ProfileError) && !usage && process.env.DEBUG !== undefined && error instanceof Error) {
-      process.stderr.write(`${error.stack}\n`);
-    }
-    process.exit(usage ? 2 : 1);
-  },
-);
+// process.exit: autocannon and 0x may leave handles behind. RECOSCOPE_DEBUG=1 prints the
+// stack of an unexpected failure.
+runCli('profile', USAGE, main, { exit: true });

@@ -5,7 +5,7 @@
  * Exit codes: 0 done, 1 runs missing or unreadable, 2 bad usage.
  */
 import { join, resolve } from 'node:path';
-import { displayPath, parseCommandLine, UsageError } from '../src/cli/usage';
+import { displayPath, parseCommandLine, runCli, UsageError } from '../src/cli/usage';
 import { flagOrEnv } from '../loadtest/options';
 import { compareRuns, resolveRuns } from './compare';
 import { DEFAULT_PROFILES_DIR } from './run';
@@ -49,11 +49,4 @@ function main(): number {
   return 0;
 }
 
-try {
-  process.exitCode = main();
-} catch (error) {
-  const usage = error instanceof UsageError;
-  const message = error instanceof Error ? error.message : String(error);
-  process.stderr.write(`profile:compare: ${message.split('\n')[0]}\n`);
-  process.exitCode = usage ? 2 : 1;
-}
+runCli('profile:compare', USAGE, main);
