@@ -1,7 +1,7 @@
 /**
  * npm run kibana:objects [-- --check] [--out FILE]
  *
- * Renders recoscope's Kibana saved objects (elk/kibana-objects.ts) to
+ * Renders recoscope's Kibana saved objects (elk/kibana-objects.ts: content, wire format) to
  * elk/kibana/saved-objects.ndjson, the file the setup job imports and people can import by
  * hand (Stack Management → Saved objects → Import). --check only compares and exits 1 when
  * the committed file is out of date.
