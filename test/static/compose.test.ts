@@ -262,40 +262,85 @@ describe('docker-compose.yml structure', () => {
   it('mounts the very Filebeat and collector configs the local e2e runs', () => {
     assert.ok(service('filebeat').volumes?.includes('./filebeat/filebeat.yml:/usr/share/filebeat/filebeat.yml:ro'));
     assert.match(read('stack', 'filebeat.sh'), /FILEBEAT_CONFIG:-\$PROJECT_ROOT\/filebeat\/filebeat\.yml/);
-    assert.ok(service('otel-collector').volumes?.includes('./otel-collector/config.yaml:/etc/otelcol-contrib/config.yaml:ro'));
-    assert.deepEqual(service('otel-collector').command, ['--config=/etc/otelcol-contrib/config.yaml']);
-    assert.match(read('stack', 'otelcol.sh'), /OTELCOL_CONFIG:-\$PROJECT_ROOT\/otel-collector\/config\.local\.yaml/);
+    const collector = service('otel-collector');
+    for (const file of ['config.yaml', 'config.compose.yaml']) {
+      assert.ok(collector.volumes?.includes(`./otel-collector/${file}:/etc/otelcol-contrib/${file}:ro`), `${file} is not mounted`);
+    }
+    assert.deepEqual(collector.command, ['--config=/etc/otelcol-contrib/config.yaml', '--config=/etc/otelcol-contrib/config.compose.yaml']);
+    const otelcol = read('stack', 'otelcol.sh');
+    assert.match(otelcol, /OTELCOL_CONFIG:-\$PROJECT_ROOT\/otel-collector\/config\.yaml/);
+    assert.match(otelcol, /OTELCOL_OVERLAY:-\$PROJECT_ROOT\/otel-collector\/config\.local\.yaml/);
   });
 
-  it('compose and local collector configs differ only in the documented exporters', () => {
+  describe('collector configs: one base, one overlay per deployment', () => {
+    type Pipeline = { receivers?: string[]; processors?: string[]; exporters?: string[] };
     type Collector = {
-      receivers: { otlp: { protocols: Record<string, unknown> } };
-      processors: Record<string, unknown>;
-      exporters: Record<string, unknown>;
-      extensions: Record<string, unknown>;
-      service: { extensions: string[]; pipelines: Record<string, { receivers: string[]; processors: string[]; exporters: string[] }> };
+      receivers?: Record<string, unknown>;
+      processors?: Record<string, unknown>;
+      exporters?: Record<string, unknown>;
+      extensions?: Record<string, unknown>;
+      service?: { extensions?: string[]; pipelines?: Record<string, Pipeline> };
     };
-    const composeCfg = parseYaml(read('otel-collector', 'config.yaml')) as Collector;
-    const localCfg = parseYaml(read('otel-collector', 'config.local.yaml')) as Collector;
-    assert.deepEqual(Object.keys(composeCfg.receivers.otlp.protocols).sort(), Object.keys(localCfg.receivers.otlp.protocols).sort());
-    assert.deepEqual(Object.keys(composeCfg.processors).sort(), Object.keys(localCfg.processors).sort());
-    assert.deepEqual(Object.keys(composeCfg.extensions).sort(), Object.keys(localCfg.extensions).sort());
-    assert.deepEqual(composeCfg.service.extensions, localCfg.service.extensions);
-    assert.deepEqual(Object.keys(composeCfg.service.pipelines), Object.keys(localCfg.service.pipelines));
-    for (const [name, pipeline] of Object.entries(composeCfg.service.pipelines)) {
-      const local = localCfg.service.pipelines[name];
-      assert.ok(local);
-      assert.deepEqual(pipeline.receivers, local.receivers);
-      assert.deepEqual(pipeline.processors, local.processors);
-    }
-    // The exporters are the documented difference (otel-collector/README.md): Jaeger and
-    // Elasticsearch in compose, an OTLP JSON file the e2e tests read locally.
-    assert.deepEqual(Object.keys(composeCfg.exporters).sort(), ['debug', 'elasticsearch', 'otlp_grpc/jaeger']);
-    assert.deepEqual(Object.keys(localCfg.exporters).sort(), ['debug', 'file']);
-    const readme = read('otel-collector', 'README.md');
-    assert.match(readme, /config\.local\.yaml/);
-    assert.match(readme, /file exporter/);
-    assert.match(readme, /elasticsearch exporter/i);
+    const load = (file: string): Collector => parseYaml(read('otel-collector', file)) as Collector;
+    /** The collector's merge of several --config files (confmap): maps key by key, anything else replaced. */
+    const merge = (base: unknown, overlay: unknown): unknown => {
+      const isMap = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+      if (!isMap(base) || !isMap(overlay)) return overlay;
+      const out: Record<string, unknown> = { ...base };
+      for (const [k, v] of Object.entries(overlay)) out[k] = k in base ? merge(base[k], v) : v;
+      return out;
+    };
+    const base = load('config.yaml');
+    const overlays = { compose: load('config.compose.yaml'), local: load('config.local.yaml') };
+
+    it('the pipeline shape (receivers, processors, extensions) is the base\'s alone', () => {
+      for (const [name, overlay] of Object.entries(overlays)) {
+        for (const [id, pipeline] of Object.entries(overlay.service?.pipelines ?? {})) {
+          assert.deepEqual(Object.keys(pipeline), ['exporters'], `${name}: pipeline ${id} sets more than its exporters`);
+        }
+        assert.equal(overlay.service?.extensions, undefined, `${name} sets service.extensions`);
+        for (const kind of ['receivers', 'processors', 'extensions'] as const) {
+          for (const id of Object.keys(overlay[kind] ?? {})) assert.ok(id in (base[kind] ?? {}), `${name} adds ${kind} ${id}: add it to the base`);
+        }
+      }
+    });
+
+    it('each merged config uses only components it defines, and defines no exporter it leaves unused', () => {
+      const exporters: Record<string, string[]> = {};
+      for (const [name, overlay] of Object.entries(overlays)) {
+        const cfg = merge(base, overlay) as Collector;
+        for (const id of cfg.service?.extensions ?? []) assert.ok(id in (cfg.extensions ?? {}), `${name}: extension ${id}`);
+        const used = new Set<string>();
+        for (const [pid, p] of Object.entries(cfg.service?.pipelines ?? {})) {
+          for (const kind of ['receivers', 'processors', 'exporters'] as const) {
+            for (const id of p[kind] ?? []) assert.ok(id in (cfg[kind] ?? {}), `${name}: pipeline ${pid} uses undefined ${kind} ${id}`);
+          }
+          for (const id of p.exporters ?? []) used.add(id);
+        }
+        for (const id of Object.keys(cfg.exporters ?? {})) assert.ok(used.has(id), `${name}: exporter ${id} is defined but unused`);
+        exporters[name] = cfg.service?.pipelines?.traces?.exporters ?? [];
+      }
+      // The documented difference (otel-collector/README.md): Jaeger and Elasticsearch in
+      // compose, an OTLP JSON file the e2e tests read locally.
+      assert.deepEqual(exporters.compose, ['otlp_grpc/jaeger', 'elasticsearch', 'debug']);
+      for (const id of ['file', 'debug']) assert.ok(exporters.local?.includes(id), `local exporters lack ${id}`);
+      assert.equal((overlays.compose.exporters?.elasticsearch as { traces_index?: string } | undefined)?.traces_index, TRACES_INDEX);
+      const readme = read('otel-collector', 'README.md');
+      for (const file of ['config.yaml', 'config.compose.yaml', 'config.local.yaml']) assert.match(readme, new RegExp(file.replaceAll('.', '\\.')));
+    });
+
+    it('base + local overlay pass the local collector build\'s own validation (when built)', (t) => {
+      const version = (parseYaml(read('otel-collector', 'builder-config.yaml')) as { dist: { version: string } }).dist.version;
+      const cache = process.env.STACK_CACHE_DIR ?? join(process.env.HOME ?? '', '.cache', 'recoscope-stack');
+      const bin = join(cache, `otelcol-${version}`, 'otelcol-recoscope');
+      if (!existsSync(bin)) return t.skip(`no local collector build at ${bin} (bash stack/stack.sh install otelcol)`);
+      const r = spawnSync(bin, ['validate', '--config', path('otel-collector', 'config.yaml'), '--config', path('otel-collector', 'config.local.yaml')], {
+        encoding: 'utf8',
+        env: { PATH: process.env.PATH, OTELCOL_FILE_PATH: join(tmpdir(), 'recoscope-validate.jsonl') },
+        timeout: 60_000,
+      });
+      assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
+    });
   });
 
   it('wires the service, its log volume, Filebeat and the collector together', () => {
@@ -314,7 +359,6 @@ describe('docker-compose.yml structure', () => {
     assert.equal(filebeat.environment?.ELASTICSEARCH_USERNAME, FILEBEAT_USER);
     assert.equal(service('otel-collector').environment?.ELASTICSEARCH_USERNAME, OTEL_USER);
     assert.equal(service('kibana').environment?.ELASTICSEARCH_USERNAME, 'kibana_system');
-    assert.match(read('otel-collector', 'config.yaml'), new RegExp(`traces_index: ${TRACES_INDEX}\\n`));
     assert.match(read('filebeat', 'filebeat.yml'), new RegExp(`index: '\\$\\{FILEBEAT_INDEX:${LOGS_INDEX}\\}'`));
     // Security on, heap sized from .env.
     const es = service('elasticsearch').environment ?? {};
