@@ -50,7 +50,8 @@ const redactSecrets = winston.format((info) => {
   return info;
 });
 
-function ecsFormat(serviceEnvironment: string): winston.Logform.Format {
+/** The service's log format (also used by the in-process HTTP tests' logger). */
+export function ecsFormat(serviceEnvironment: string): winston.Logform.Format {
   return winston.format.combine(
     recoscopeFields({ serviceEnvironment }),
     // The Elastic APM agent is not used; trace ids come from OpenTelemetry above.
