@@ -123,7 +123,7 @@ otelcol_status() {
   local name p
   name="$(_otelcol_name)"
   if p="$(read_pid "$name")"; then
-    if curl -fsS -o /dev/null "http://${OTELCOL_HOST:-127.0.0.1}:${OTELCOL_HEALTH_PORT:-13133}/" 2>/dev/null; then
+    if http_probe -fsS -o /dev/null "http://${OTELCOL_HOST:-127.0.0.1}:${OTELCOL_HEALTH_PORT:-13133}/" 2>/dev/null; then
       log "otelcol: running (pid $p), healthy"
     else
       log "otelcol: running (pid $p), NOT healthy"; return 1
