@@ -1,7 +1,7 @@
 /**
  * `npm run profile -- <scenario> [--duration 20 --connections 10 --warmup 5 …]`
  *
- * Profiles the service under a scenario's load with 0x and writes profiles/<scenario>/<run>/
+ * Profiles the service under a scenario's load with 0x and writes profiles/runs/<scenario>/<run>/
  * (see run.ts). Prints the rps under profiling, the flamegraph's path and the top 10
  * self-time frames. Dataset and model settings pass through the environment, e.g.
  * `SYNTHETIC_INTERACTIONS=600000 KNN_NEIGHBOURS=200 npm run profile -- knn`.
@@ -21,7 +21,7 @@ const USAGE = `usage: npm run profile -- <scenario> [options]    (scenarios: loa
   -c, --connections <n>  concurrent connections (env LOAD_CONNECTIONS; default 10)
   --seed, --cold-share, --users, --zipf, --timeout, --scenarios   as for npm run load
   --port <n>             service port (env PROFILE_PORT; default a free one)
-  --profiles-dir <dir>   where run folders go (env PROFILES_DIR; default profiles/)
+  --profiles-dir <dir>   where run folders go (env PROFILES_DIR; default profiles/runs/)
   --top <n>              frames in the printed table (default 10)
   --keep-raw             keep V8's raw log under <run>/raw/
   --start-timeout <s>    wait this long for the service to listen (default 180)

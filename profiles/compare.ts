@@ -108,7 +108,7 @@ export function scenarioRuns(profilesDir: string, scenario: string): string[] {
     .map((name) => join(dir, name));
 }
 
-/** The run `profiles/<scenario>/latest` points at, else the newest one. */
+/** The run `profiles/runs/<scenario>/latest` points at, else the newest one. */
 function latestRun(profilesDir: string, scenario: string): string | undefined {
   const link = join(profilesDir, scenario, 'latest');
   try {
@@ -245,7 +245,7 @@ function pageData(dir: string, a: RunData, b: RunData, rows: readonly TopRow[]):
 export interface CompareOptions {
   a: string;
   b: string;
-  /** Parent of the comparison folder (default profiles/compare). */
+  /** Parent of the comparison folder (default profiles/runs/compare). */
   outRoot: string;
   top?: number;
 }
