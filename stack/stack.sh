@@ -64,5 +64,9 @@ case "$command" in
   stop)    for c in $(reverse); do "${c}_stop"; done ;;
   status)  for c in "${components[@]}"; do "${c}_status" || true; done ;;
   versions) for c in "${components[@]}"; do "${c}_version"; done ;;
-  *) die "unknown command '$command' (expected install, up, down, start, stop, status or versions)" ;;
+  *)
+    # A wrong command line: the usage (this file's header) and exit 2, like the node CLIs.
+    printf "[stack] error: unknown command '%s'\n\n" "$command" >&2
+    sed -n 's/^#   \(stack\/stack.sh .*\)/usage: \1/p' "$here/stack.sh" >&2
+    exit 2 ;;
 esac

@@ -82,6 +82,26 @@ describe('every CLI', () => {
   }
 });
 
+describe('the stack script', () => {
+  it('stack/stack.sh --bogus: exit 2, its usage on stderr', async () => {
+    let result: Run;
+    try {
+      const { stdout, stderr } = await execFileAsync('bash', [`${PROJECT_ROOT}/stack/stack.sh`, '--bogus'], {
+        cwd: PROJECT_ROOT,
+        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', STACK_RUN_DIR: `${PROJECT_ROOT}/.cache/cli-test-run` },
+        timeout: 60_000,
+      });
+      result = { code: 0, stdout, stderr };
+    } catch (error) {
+      const e = error as { code?: number; stdout?: string; stderr?: string };
+      result = { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+    }
+    assert.equal(result.code, 2, result.stderr);
+    assert.match(result.stderr, /unknown command '--bogus'/);
+    assert.match(result.stderr, /^usage: stack\/stack\.sh up /m);
+  });
+});
+
 describe('a failure that is not a usage error', () => {
   it('logs against an unreachable Elasticsearch: exit 1, one line, no stack', async () => {
     const port = await freePort();
