@@ -5,7 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { freePort } from '../../loadtest/child-server';
@@ -83,12 +85,15 @@ describe('every CLI', () => {
 });
 
 describe('the stack script', () => {
-  it('stack/stack.sh --bogus: exit 2, its usage on stderr', async () => {
+  it('stack/stack.sh --bogus: exit 2, its usage on stderr', async (t) => {
+    // lib.sh creates the cache and run directories: scratch ones, removed afterwards.
+    const scratch = mkdtempSync(join(tmpdir(), 'recoscope-cli-stack-'));
+    t.after(() => rmSync(scratch, { recursive: true, force: true }));
     let result: Run;
     try {
       const { stdout, stderr } = await execFileAsync('bash', [`${PROJECT_ROOT}/stack/stack.sh`, '--bogus'], {
         cwd: PROJECT_ROOT,
-        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', STACK_RUN_DIR: `${PROJECT_ROOT}/.cache/cli-test-run` },
+        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', STACK_RUN_DIR: join(scratch, 'run'), STACK_CACHE_DIR: join(scratch, 'cache') },
         timeout: 60_000,
       });
       result = { code: 0, stdout, stderr };
