@@ -1,11 +1,11 @@
 /**
  * One profile: the compiled service under 0x, a scenario's load with a warm-up, a clean stop,
- * and a run folder `profiles/<scenario>/<timestamp>-<git short sha>/` with
+ * and a run folder `profiles/runs/<scenario>/<timestamp>-<git short sha>/` with
  *   flamegraph.html    0x's flamegraph of the measured phase
  *   stacks.folded      normalised folded stacks (see folded.ts)
  *   load-summary.json  the load run's summary (rps, latency percentiles, errors)
  *   meta.json          code version, Node, scenario, load, dataset and model parameters, samples
- * and `profiles/<scenario>/latest` pointing at it.
+ * and `profiles/runs/<scenario>/latest` pointing at it.
  */
 import { randomBytes } from 'node:crypto';
 import { createReadStream, existsSync, mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -40,7 +40,7 @@ export class ProfileError extends Error {
 export interface ProfileOptions {
   scenario: string;
   scenariosFile?: string;
-  /** Root of the run folders (default profiles/). */
+  /** Root of the run folders (default profiles/runs/). */
   profilesDir?: string;
   load: LoadSettings;
   /** Fixed port for the service; default a free one. */
@@ -130,7 +130,7 @@ function newRunDir(scenarioDir: string, name: string): { dir: string; name: stri
   return { dir, name: candidate };
 }
 
-/** Points profiles/<scenario>/latest at the run (atomically: a new link renamed over the old). */
+/** Points profiles/runs/<scenario>/latest at the run (atomically: a new link renamed over the old). */
 export function updateLatest(scenarioDir: string, runName: string): void {
   const tmp = join(scenarioDir, `.latest-${process.pid}`);
   rmSync(tmp, { force: true });

@@ -2,7 +2,7 @@
  * One access log line per request, written when the response is done, with ECS HTTP fields
  * and ours under `reco.*`. 2xx → info, 4xx → warn, 5xx → error with the stack.
  *
- * The line takes the logger's fast path (`logEcsRecord`): the same ECS document winston
+ * The service's logger takes the fast path (`logEcsRecord`): the same ECS document winston
  * would write, serialised once, straight into the log writer. Every string is redacted in its
  * raw and percent-decoded forms (a client can paste its key, encoded, into the path), and the
  * client-supplied ones (path, User-Agent) are clipped.
@@ -10,7 +10,7 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Logger } from 'winston';
 import { ACCESS_DATASET, TRACEPARENT_HEADER, TRACE_ID_HEADER } from '../contracts';
-import { logEcsRecord } from '../observability/logger';
+import { logEcsRecord, logger as serviceLogger } from '../observability/logger';
 import { clipText, redactUrlDerived } from '../observability/redact';
 import { activeTraceIds } from '../observability/tracing';
 import type { RecoFields } from './locals';
@@ -94,5 +94,8 @@ function writeAccessLine(
   }
   const durationMs = Number(durationNs) / 1e6;
   const message = `${req.method} ${path} ${status} ${durationMs.toFixed(1)}ms${aborted ? ' (client aborted)' : ''}`;
-  logEcsRecord(level, message, record, redactUrlDerived);
+  // The service's own logger takes the fast path; any other winston logger (the in-process
+  // HTTP tests' in-memory one) gets the same record through its format pipeline.
+  if (logger === serviceLogger) logEcsRecord(level, message, record, redactUrlDerived);
+  else logger.log(level, message, record);
 }

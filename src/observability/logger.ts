@@ -60,7 +60,8 @@ const redactSecrets = winston.format((info) => {
   return info;
 });
 
-const ecsFormat = winston.format.combine(
+/** The service's log format (also used by the in-process HTTP tests' logger). */
+export const ecsFormat = winston.format.combine(
   recoscopeFields(),
   // The Elastic APM agent is not used; trace ids come from OpenTelemetry above.
   ecsFields({ apmIntegration: false, convertErr: true }),
