@@ -10,6 +10,8 @@
 #   stack/stack.sh stop    [es|filebeat|otelcol ...]   stop, keeping the run data (e.g. an ES outage)
 #   stack/stack.sh status  [es|filebeat|otelcol ...]
 #   stack/stack.sh versions                             print the versions in use
+#   stack/stack.sh install schemathesis                 the OpenAPI fuzzer (PyPI, a virtualenv in the cache;
+#                                                      a command, not a server: never in the default set)
 #
 # Components default to all three, started in dependency order and stopped in reverse.
 # `up` starts from fresh data (ES indices, Filebeat registry) unless STACK_KEEP_DATA=1;
@@ -30,8 +32,8 @@ reset() { if declare -F "${1}_reset" >/dev/null; then "${1}_reset"; fi; }
 
 for c in "${components[@]}"; do
   case "$c" in
-    es|filebeat|otelcol) source "$here/$c.sh" ;;
-    *) die "unknown component '$c' (expected es, filebeat or otelcol)" ;;
+    es|filebeat|otelcol|schemathesis) source "$here/$c.sh" ;;
+    *) die "unknown component '$c' (expected es, filebeat, otelcol or schemathesis)" ;;
   esac
 done
 
