@@ -99,7 +99,8 @@ async function main(): Promise<void> {
     prepared = await prepareModels(config, logger);
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    return startupFailure(EXIT_CODES.dataset, `cannot prepare the models from dataset ${config.dataset.source}: ${reason}`, error);
+    const what = reason.includes(config.dataset.source) ? 'the models' : `the models from dataset ${config.dataset.source}`;
+    return startupFailure(EXIT_CODES.dataset, `cannot prepare ${what}: ${reason}`, error);
   }
   const models = withFaults(prepared.registry, config.faultUserDivisor);
   const app = createApp({ models, apiKey, kRecs: config.kRecs, logger, http: config.http });
