@@ -48,7 +48,8 @@ trap cleanup EXIT
 
 free_port() { "$py" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'; }
 
-# start_service NAME KEY [VAR=VALUE ...]: prints the base URL once /health answers 200.
+# start_service NAME KEY [VAR=VALUE ...]: sets $url once /health answers 200. Not called in
+# a $(…) subshell, so the service's pid reaches `pids` and the EXIT trap stops it.
 start_service() {
   local name="$1" key="$2" port i
   shift 2
@@ -62,7 +63,7 @@ start_service() {
   pids+=("$!")
   for ((i = 0; i < 600; i++)); do
     if [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/health")" = 200 ]; then
-      echo "http://127.0.0.1:$port"
+      url="http://127.0.0.1:$port"
       return 0
     fi
     kill -0 "${pids[-1]}" 2>/dev/null || { echo "fuzz: the $name service exited: $(cat "$reports/$name/stderr.log")" >&2; return 1; }
@@ -116,9 +117,10 @@ PY
 
 key="fuzz-$("$py" -c 'import secrets; print(secrets.token_urlsafe(24))')"
 failed=0
-url="$(start_service with-key "$key" AUTH_FAILURE_LIMIT=0)"
+url=""
+start_service with-key "$key" AUTH_FAILURE_LIMIT=0
 fuzz with-key "$url" -H "Authorization: Bearer $key" || failed=1
-url="$(start_service without-key "$key")"
+start_service without-key "$key"
 fuzz without-key "$url" || failed=1
 
 cleanup
