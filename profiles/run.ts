@@ -7,6 +7,7 @@
  *   meta.json          code version, Node, scenario, load, dataset and model parameters, samples
  * and `profiles/runs/<scenario>/latest` pointing at it.
  */
+import { MIN_API_KEY_LENGTH } from '../src/config';
 import { randomBytes } from 'node:crypto';
 import { createReadStream, existsSync, mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -166,7 +167,7 @@ export async function profileScenario(options: ProfileOptions): Promise<ProfileR
   const url = `http://${host}:${port}`;
 
   const baseEnv = options.env ?? process.env;
-  const apiKey = baseEnv.API_KEY !== undefined && baseEnv.API_KEY.length >= 8 ? baseEnv.API_KEY : randomBytes(18).toString('base64url');
+  const apiKey = baseEnv.API_KEY !== undefined && baseEnv.API_KEY.length >= MIN_API_KEY_LENGTH ? baseEnv.API_KEY : randomBytes(18).toString('base64url');
   const git = gitInfo(PROJECT_ROOT);
   const scenarioDir = join(options.profilesDir ?? DEFAULT_PROFILES_DIR, scenario.name);
   const run = newRunDir(scenarioDir, `${fileTimestamp(startedAt)}-${git.short}`);

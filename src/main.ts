@@ -3,16 +3,17 @@
 import './observability/tracing/register';
 
 import { randomBytes } from 'node:crypto';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { ConfigError, loadConfig, type Config } from './config';
+import { EXIT_CODES } from './contracts';
 import { createApp } from './http/app';
-import { drain, listen, serverUrl } from './http/server';
+import { errorBody, errors } from './http/errors';
+import { bindEarly, drain, ListenError, serverUrl, type EarlyServer } from './http/server';
+import { LogDirError } from './observability/log-writer';
 import { withFaultInjection } from './models/fault-injection';
 import { prepareModels } from './models/registry';
 import type { ModelLookup } from './models/types';
-import { EXIT_CODES } from './contracts';
 import { configureLogger, flushLogger, logFilePath, logger } from './observability/logger';
-import { LogDirError } from './observability/log-writer';
 import { registerSecret } from './observability/redact';
 import { shutdownTracing, tracingEnabled } from './observability/tracing';
 
@@ -41,43 +42,76 @@ function withFaults(models: ModelLookup, divisor: number): ModelLookup {
   };
 }
 
+/** What the early-bound port answers while the models are prepared: 503 in our error shape. */
+const NOT_READY_BODY = JSON.stringify(errorBody(errors.notReady()));
+const notReady = (_req: IncomingMessage, res: ServerResponse): void => {
+  res.writeHead(503, {
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': Buffer.byteLength(NOT_READY_BODY),
+    'Retry-After': '1',
+    'X-Content-Type-Options': 'nosniff',
+    'Cache-Control': 'no-store',
+  });
+  res.end(NOT_READY_BODY);
+};
+
+/**
+ * Every start-up failure ends here: one line on stderr (whatever the log settings), the same
+ * in the log when the logger is up, and the exit code of its kind (EXIT_CODES).
+ */
+async function startupFailure(code: number, line: string, error?: unknown): Promise<never> {
+  const oneLine = line.replace(/\s*\n\s*/g, ' ');
+  process.stderr.write(`recoscope: ${oneLine}\n`);
+  if (loggerReady) {
+    logger.error(oneLine, { event: { action: 'startup-failed' }, ...(error instanceof Error ? { err: error } : {}) });
+    await flushLogger();
+  }
+  process.exit(code);
+}
+let loggerReady = false;
+
 async function main(): Promise<void> {
   let config: Config;
   try {
     config = loadConfig();
   } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`recoscope: ${error.message}\n`);
-      process.exit(2);
-    }
+    if (error instanceof ConfigError) return startupFailure(EXIT_CODES.config, error.message);
     throw error;
   }
   try {
     configureLogger(config);
   } catch (error) {
     // Before any model is trained: a service that cannot write its logs must not start.
-    if (error instanceof LogDirError) {
-      process.stderr.write(`recoscope: ${error.message}\n`);
-      process.exit(EXIT_CODES.logDir);
-    }
+    if (error instanceof LogDirError) return startupFailure(EXIT_CODES.logDir, error.message);
     throw error;
   }
+  loggerReady = true;
   const apiKey = resolveApiKey(config);
   registerSecret(apiKey);
 
   const startedAt = process.hrtime.bigint();
-  const prepared = await prepareModels(config, logger);
-  const models = withFaults(prepared.registry, config.faultUserDivisor);
-  const app = createApp({ models, apiKey, kRecs: config.kRecs, logger });
-
-  let server: Server;
+  // Bound before training, so a port in use fails in milliseconds; 503 until the models are ready.
+  let early: EarlyServer;
   try {
-    server = await listen(app, config.port, config.host, config.http);
+    early = await bindEarly(config.port, config.host, notReady, config.http);
   } catch (error) {
-    logger.error(`cannot listen on ${config.host}:${config.port}`, { err: error });
-    await flushLogger();
-    process.exit(1);
+    if (error instanceof ListenError) return startupFailure(EXIT_CODES.listen, error.message, error.cause);
+    throw error;
   }
+  const server: Server = early.server;
+  logger.info(`bound ${serverUrl(server)}: preparing the models (answering 503 until ready)`, { event: { action: 'bound' } });
+
+  let prepared: Awaited<ReturnType<typeof prepareModels>>;
+  try {
+    prepared = await prepareModels(config, logger);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    const what = reason.includes(config.dataset.source) ? 'the models' : `the models from dataset ${config.dataset.source}`;
+    return startupFailure(EXIT_CODES.dataset, `cannot prepare ${what}: ${reason}`, error);
+  }
+  const models = withFaults(prepared.registry, config.faultUserDivisor);
+  const app = createApp({ models, apiKey, kRecs: config.kRecs, logger, http: config.http });
+  early.serve(app);
   const startupMs = Number(process.hrtime.bigint() - startedAt) / 1e6;
   logger.info(`listening on ${serverUrl(server)}`, {
     event: { action: 'listening' },
@@ -145,7 +179,5 @@ function installShutdown(server: Server, timeoutMs: number): void {
 }
 
 main().catch(async (error: unknown) => {
-  logger.error('start-up failed', { err: error instanceof Error ? error : new Error(String(error)) });
-  await flushLogger();
-  process.exit(1);
+  await startupFailure(EXIT_CODES.failure, `start-up failed: ${error instanceof Error ? error.message : String(error)}`, error);
 });

@@ -158,6 +158,60 @@ function writeRejectedLine(r: Rejected): void {
   logEcsRecord(level, `${method} ${path ?? '-'} ${r.status} (rejected by the HTTP parser: ${r.errorType})`, record, redactUrlDerived);
 }
 
+/** The port cannot be bound (in use, no permission, no such address). */
+export class ListenError extends Error {
+  override name = 'ListenError';
+  constructor(
+    readonly host: string,
+    readonly port: number,
+    override readonly cause: unknown,
+  ) {
+    const code = (cause as NodeJS.ErrnoException | undefined)?.code;
+    const reason =
+      code === 'EADDRINUSE'
+        ? 'address already in use'
+        : code === 'EACCES'
+          ? 'permission denied'
+          : code === 'EADDRNOTAVAIL'
+            ? 'address not available on this machine'
+            : cause instanceof Error
+              ? cause.message
+              : String(cause);
+    super(`cannot listen on ${host}:${port}: ${reason}${code === undefined ? '' : ` (${code})`}`);
+  }
+}
+
+/** A server bound before it has anything to serve; `serve` hands it the real handler. */
+export interface EarlyServer {
+  server: Server;
+  serve(handler: RequestListener): void;
+}
+
+/**
+ * Binds host:port at once, answering every request with `notReady` until `serve` is called,
+ * so a port in use is found in milliseconds instead of after the models are trained.
+ * Rejects with a ListenError.
+ */
+export async function bindEarly(
+  port: number,
+  host: string,
+  notReady: RequestListener,
+  timeouts: ServerTimeouts = DEFAULT_TIMEOUTS,
+): Promise<EarlyServer> {
+  let current: RequestListener = notReady;
+  try {
+    const server = await listen((req, res) => current(req, res), port, host, timeouts);
+    return {
+      server,
+      serve: (handler) => {
+        current = handler;
+      },
+    };
+  } catch (error) {
+    throw new ListenError(host, port, error);
+  }
+}
+
 export function serverUrl(server: Server): string {
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;

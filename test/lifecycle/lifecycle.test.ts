@@ -11,6 +11,7 @@ import { describe, it } from 'node:test';
 import { rawRequest } from '../helpers/http';
 import { accessRecords, field, readLogFile, startService } from '../helpers/service';
 import { MODEL_NAMES } from '../../src/models/catalog';
+import { EXIT_CODES } from '../../src/contracts';
 import { PROJECT_ROOT, SERVICE_MAIN_JS } from '../../src/paths';
 
 describe('start-up', () => {
@@ -25,7 +26,7 @@ describe('start-up', () => {
     assert.match(run.stderr, /invalid configuration/);
     assert.match(run.stderr, /PORT/);
     assert.match(run.stderr, /K_RECS/);
-    assert.match(run.stderr, /API_KEY: must be at least 8 characters/);
+    assert.match(run.stderr, /API_KEY: must be at least 16 characters/);
     assert.ok(!run.stderr.includes('short'), 'the bad key value is not echoed');
   });
 
@@ -49,19 +50,18 @@ describe('start-up', () => {
     }
   });
 
-  it('a port in use is a clear error and exit 1, not a crash trace', async () => {
-    const first = await startService({ env: { API_KEY: 'lifecycle-key-1' } });
+  it('a port in use is one line on stderr and exit 4 (EXIT_CODES.listen), not a crash trace', async () => {
+    const first = await startService({ env: { API_KEY: 'lifecycle-key-0001' } });
     try {
       const port = new URL(first.url).port;
       const run = spawnSync(process.execPath, [SERVICE_MAIN_JS], {
         cwd: PROJECT_ROOT,
-        env: { PATH: process.env.PATH, PORT: port, HOST: '127.0.0.1', API_KEY: 'lifecycle-key-2', LOG_FILE_ENABLED: 'false', SYNTHETIC_USERS: '200', SYNTHETIC_ITEMS: '50', SYNTHETIC_INTERACTIONS: '2000' },
+        env: { PATH: process.env.PATH, PORT: port, HOST: '127.0.0.1', API_KEY: 'lifecycle-key-0002', LOG_FILE_ENABLED: 'false', SYNTHETIC_USERS: '200', SYNTHETIC_ITEMS: '50', SYNTHETIC_INTERACTIONS: '2000' },
         encoding: 'utf8',
         timeout: 60_000,
       });
-      assert.equal(run.status, 1);
-      assert.match(run.stdout, /cannot listen on 127\.0\.0\.1:\d+/);
-      assert.match(run.stdout, /EADDRINUSE/);
+      assert.equal(run.status, EXIT_CODES.listen);
+      assert.equal(run.stderr, `recoscope: cannot listen on 127.0.0.1:${port}: address already in use (EADDRINUSE)\n`);
     } finally {
       await first.stop();
     }
@@ -70,11 +70,11 @@ describe('start-up', () => {
 
 describe('the compiled service with its real models', () => {
   it('answers every model with K distinct item ids, for known and cold users', async () => {
-    const service = await startService({ env: { API_KEY: 'lifecycle-key-5', K_RECS: '10' } });
+    const service = await startService({ env: { API_KEY: 'lifecycle-key-0005', K_RECS: '10' } });
     try {
       for (const model of MODEL_NAMES) {
         for (const user of [1, 999_999_999]) {
-          const res = await rawRequest(service.url, `/reco/${model}/${user}`, { headers: { Authorization: 'Bearer lifecycle-key-5' } });
+          const res = await rawRequest(service.url, `/reco/${model}/${user}`, { headers: { Authorization: 'Bearer lifecycle-key-0005' } });
           assert.equal(res.status, 200, res.body);
           const body = res.json() as { user_id: number; items: number[] };
           assert.equal(body.user_id, user);
@@ -91,11 +91,11 @@ describe('the compiled service with its real models', () => {
 
 describe('SIGTERM', () => {
   it('after N answered requests, the log holds exactly N access lines and the process exits 0', async () => {
-    const service = await startService({ env: { API_KEY: 'lifecycle-key-3' } });
+    const service = await startService({ env: { API_KEY: 'lifecycle-key-0003' } });
     const n = 57;
     for (let i = 0; i < n; i++) {
       const res = await rawRequest(service.url, `/reco/${i % 2 === 0 ? 'knn' : 'popular'}/${i}`, {
-        headers: { Authorization: 'Bearer lifecycle-key-3' },
+        headers: { Authorization: 'Bearer lifecycle-key-0003' },
       });
       assert.equal(res.status, 200);
     }
@@ -107,7 +107,7 @@ describe('SIGTERM', () => {
   });
 
   it('requests in flight when SIGTERM arrives are answered and logged: zero refused', async () => {
-    const service = await startService({ env: { API_KEY: 'lifecycle-key-4', K_RECS: '50' } });
+    const service = await startService({ env: { API_KEY: 'lifecycle-key-0004', K_RECS: '50' } });
     const n = 40;
     const port = Number(new URL(service.url).port);
     // In flight, for certain: each connection sends the first half of its request head, and
@@ -156,7 +156,7 @@ function openPartialRequest(port: number, i: number): Promise<PartialRequest> {
       socket.write(`GET /reco/knn/${i + 1} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n`, (error) => (error ? rejectOpen(error) : undefined));
       resolveOpen({
         finish: async () => {
-          socket.end(`Authorization: Bearer lifecycle-key-4\r\nUser-Agent: ${agent}\r\nConnection: close\r\n\r\n`);
+          socket.end(`Authorization: Bearer lifecycle-key-0004\r\nUser-Agent: ${agent}\r\nConnection: close\r\n\r\n`);
           await ended;
           const status = /^HTTP\/1\.1 (\d{3}) /.exec(received)?.[1];
           return { agent, status: status === undefined ? (failure ?? 'no answer') : Number(status) };
