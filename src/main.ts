@@ -73,20 +73,7 @@ async function main(): Promise<void> {
     await flushLogger();
     process.exit(1);
   }
-  const startupMs = Number(process.hrtime.bigint() - startedAt) / 1e6;
-  logger.info(`listening on ${serverUrl(server)}`, {
-    event: { action: 'listening' },
-    recoscope: {
-      url: serverUrl(server),
-      models: models.names(),
-      startup_ms: Math.round(startupMs),
-      rss_bytes: process.memoryUsage().rss,
-      log_file: config.log.fileEnabled ? logFilePath(config.log) : null,
-      tracing: tracingEnabled(),
-      fault_user_divisor: config.faultUserDivisor,
-    },
-  });
-
+  // Before the `listening` line, so whoever waits for it can scrape at once.
   let metricsServer: Server | undefined;
   if (metrics !== undefined) {
     try {
@@ -101,6 +88,20 @@ async function main(): Promise<void> {
       recoscope: { url: `${serverUrl(metricsServer)}${METRICS_PATH}` },
     });
   }
+
+  const startupMs = Number(process.hrtime.bigint() - startedAt) / 1e6;
+  logger.info(`listening on ${serverUrl(server)}`, {
+    event: { action: 'listening' },
+    recoscope: {
+      url: serverUrl(server),
+      models: models.names(),
+      startup_ms: Math.round(startupMs),
+      rss_bytes: process.memoryUsage().rss,
+      log_file: config.log.fileEnabled ? logFilePath(config.log) : null,
+      tracing: tracingEnabled(),
+      fault_user_divisor: config.faultUserDivisor,
+    },
+  });
 
   installShutdown(server, config.shutdownTimeoutMs, metricsServer);
 }
