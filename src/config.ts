@@ -133,6 +133,7 @@ const envSchema = z.object({
   TRUST_PROXY: trustProxy.default(false),
   AUTH_FAILURE_LIMIT: int(0, 1_000_000).default(20),
   AUTH_FAILURE_WINDOW_MS: int(1_000, 86_400_000).default(60_000),
+  METRICS_PORT: int(0, 65535).default(9464),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -176,6 +177,8 @@ export interface Config {
   models: ModelParams;
   faultUserDivisor: number;
   shutdownTimeoutMs: number;
+  /** Port of the Prometheus /metrics listener (same host); 0 means no metrics at all. */
+  metricsPort: number;
   http: HttpSettings;
 }
 
@@ -265,5 +268,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       authFailureLimit: e.AUTH_FAILURE_LIMIT,
       authFailureWindowMs: e.AUTH_FAILURE_WINDOW_MS,
     },
+    metricsPort: e.METRICS_PORT,
   };
 }

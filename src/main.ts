@@ -5,17 +5,20 @@ import './observability/tracing/register';
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { ConfigError, loadConfig, type Config } from './config';
-import { EXIT_CODES } from './contracts';
+import { EXIT_CODES, ROUTES } from './contracts';
 import { createApp } from './http/app';
 import { errorBody, errors } from './http/errors';
 import { bindEarly, drain, ListenError, serverUrl, type EarlyServer } from './http/server';
 import { LogDirError } from './observability/log-writer';
 import { withFaultInjection } from './models/fault-injection';
-import { prepareModels } from './models/registry';
+import { prepareModels, type PreparedModels } from './models/registry';
 import type { ModelLookup } from './models/types';
 import { configureLogger, flushLogger, logFilePath, logger } from './observability/logger';
 import { registerSecret } from './observability/redact';
 import { shutdownTracing, tracingEnabled } from './observability/tracing';
+import { timedModels } from './http/request-metrics';
+import { ServiceMetrics } from './observability/metrics';
+import { closeMetrics, listenMetrics, METRICS_PATH } from './observability/metrics-server';
 
 function resolveApiKey(config: Config): string {
   if (config.apiKey !== undefined) return config.apiKey;
@@ -109,8 +112,25 @@ async function main(): Promise<void> {
     const what = reason.includes(config.dataset.source) ? 'the models' : `the models from dataset ${config.dataset.source}`;
     return startupFailure(EXIT_CODES.dataset, `cannot prepare ${what}: ${reason}`, error);
   }
-  const models = withFaults(prepared.registry, config.faultUserDivisor);
-  const app = createApp({ models, apiKey, kRecs: config.kRecs, logger, http: config.http });
+  const metrics = config.metricsPort === 0 ? undefined : serviceMetrics(prepared);
+  const served = metrics === undefined ? prepared.registry : timedModels(prepared.registry, metrics);
+  const models = withFaults(served, config.faultUserDivisor);
+  const app = createApp({ models, apiKey, kRecs: config.kRecs, logger, http: config.http, ...(metrics === undefined ? {} : { metrics }) });
+
+  // Before the `listening` line, so whoever waits for it can scrape at once.
+  let metricsServer: Server | undefined;
+  if (metrics !== undefined) {
+    try {
+      metricsServer = await listenMetrics(metrics, config.metricsPort, config.host);
+    } catch (error) {
+      const listenError = new ListenError(config.host, config.metricsPort, error);
+      return startupFailure(EXIT_CODES.listen, `${listenError.message} (METRICS_PORT)`, error);
+    }
+    logger.info(`metrics on ${serverUrl(metricsServer)}${METRICS_PATH}`, {
+      event: { action: 'metrics-listening' },
+      recoscope: { url: `${serverUrl(metricsServer)}${METRICS_PATH}` },
+    });
+  }
   early.serve(app);
   const startupMs = Number(process.hrtime.bigint() - startedAt) / 1e6;
   logger.info(`listening on ${serverUrl(server)}`, {
@@ -126,7 +146,7 @@ async function main(): Promise<void> {
     },
   });
 
-  installShutdown(server, config.shutdownTimeoutMs);
+  installShutdown(server, config.shutdownTimeoutMs, metricsServer);
 }
 
 /** Logs without ever throwing: the crash handler must not crash again. */
@@ -138,13 +158,33 @@ function safeLog(level: 'error' | 'warn' | 'info', message: string, meta: Record
   }
 }
 
+/** The registry of the process, with the served models' info and load times. */
+function serviceMetrics(prepared: PreparedModels): ServiceMetrics {
+  const metrics = new ServiceMetrics({ routes: Object.values(ROUTES) });
+  metrics.setModels(
+    prepared.registry.names().map((name) => {
+      const timing = prepared.timings.models[name];
+      return {
+        model: name,
+        // A model trained at start-up has no artifact version.
+        version: timing?.version ?? 'trained-at-startup',
+        datasetFingerprint: prepared.dataset.fingerprint,
+        source: timing?.source ?? 'trained',
+        loadSeconds: (timing?.ms ?? 0) / 1000,
+      };
+    }),
+    prepared.timings.datasetMs / 1000,
+  );
+  return metrics;
+}
+
 /**
  * SIGTERM/SIGINT: stop accepting, drain in-flight requests, stop tracing, then write out every
  * accepted log line of every output, then exit. The whole sequence is bounded by
  * SHUTDOWN_TIMEOUT_MS: the drain gets it minus a reserve for the log flush (a quarter, at
  * most 2 s), the flush whatever is left (at least the reserve).
  */
-function installShutdown(server: Server, timeoutMs: number): void {
+function installShutdown(server: Server, timeoutMs: number, metricsServer: Server | undefined): void {
   let shuttingDown = false;
   const shutdown = async (reason: string, exitCode: number): Promise<void> => {
     if (shuttingDown) return;
@@ -155,6 +195,7 @@ function installShutdown(server: Server, timeoutMs: number): void {
     const drainMs = timeoutMs - flushReserve;
     const drained = await drain(server, drainMs);
     if (!drained) safeLog('warn', `drain timed out after ${drainMs} ms: remaining connections were closed`, {});
+    if (metricsServer !== undefined) await closeMetrics(metricsServer);
     await shutdownTracing();
     safeLog('info', 'shutdown complete', { event: { action: 'shutdown-complete' } });
     await flushLogger(Math.max(flushReserve, deadline - Date.now()));

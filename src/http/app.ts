@@ -12,6 +12,8 @@ import { docsRouter } from './docs';
 import { errorHandler, methodNotAllowedHandler, notFoundHandler } from './errors';
 import { buildOpenApiDocument, OPENAPI_PATH } from './openapi';
 import { recoHandler } from './reco-route';
+import type { ServiceMetrics } from '../observability/metrics';
+import { requestMetrics } from './request-metrics';
 import { cors, noStore, securityHeaders } from './security';
 import { DEFAULT_TIMEOUTS } from './server';
 
@@ -22,7 +24,10 @@ export interface AppOptions {
   logger: Logger;
   /** Docs page, CORS, proxies, wrong-key throttle; defaults: DEFAULT_HTTP_SETTINGS. */
   http?: HttpSettings;
+  /** Prometheus metrics; undefined when METRICS_PORT=0 (no per-request cost then). */
+  metrics?: ServiceMetrics;
 }
+
 
 /** The defaults of config.ts (docs off here: a bare createApp is not a development server). */
 export const DEFAULT_HTTP_SETTINGS: HttpSettings = {
@@ -34,7 +39,7 @@ export const DEFAULT_HTTP_SETTINGS: HttpSettings = {
   ...DEFAULT_TIMEOUTS,
 };
 
-export function createApp({ models, apiKey, kRecs, logger, http = DEFAULT_HTTP_SETTINGS }: AppOptions): Express {
+export function createApp({ models, apiKey, kRecs, logger, metrics, http = DEFAULT_HTTP_SETTINGS }: AppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
@@ -46,6 +51,7 @@ export function createApp({ models, apiKey, kRecs, logger, http = DEFAULT_HTTP_S
   app.use(accessLog(logger));
   const corsHandler = cors(http.corsOrigins);
   if (corsHandler !== undefined) app.use(corsHandler);
+  if (metrics !== undefined) app.use(requestMetrics(metrics));
 
   app
     .route(ROUTES.health)
