@@ -12,6 +12,7 @@
 #   stack/stack.sh versions                             print the versions in use
 #
 # Components default to all three, started in dependency order and stopped in reverse.
+# jaeger (stack/jaeger.sh) is opt-in: name it, e.g. `stack/stack.sh up jaeger otelcol`.
 # `up` starts from fresh data (ES indices, Filebeat registry) unless STACK_KEEP_DATA=1;
 # `start`/`stop` never touch the data, so documents survive an outage of Elasticsearch.
 # Cache: $STACK_CACHE_DIR (default .cache/stack), ignored by git; CI points it outside the
@@ -30,8 +31,8 @@ reset() { if declare -F "${1}_reset" >/dev/null; then "${1}_reset"; fi; }
 
 for c in "${components[@]}"; do
   case "$c" in
-    es|filebeat|otelcol) source "$here/$c.sh" ;;
-    *) die "unknown component '$c' (expected es, filebeat or otelcol)" ;;
+    es|filebeat|otelcol|jaeger) source "$here/$c.sh" ;;
+    *) die "unknown component '$c' (expected es, filebeat, otelcol or jaeger)" ;;
   esac
 done
 
