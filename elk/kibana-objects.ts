@@ -15,6 +15,7 @@
  */
 
 import { ACCESS_DATASET, LOGS_DATA_VIEW_PATTERN } from '../src/contracts';
+import { ERROR_GROUPS_SEARCH } from './kibana-error-groups';
 
 export const DATA_VIEW_ID = 'recoscope-reco-logs';
 export const DATA_VIEW_PATTERN = LOGS_DATA_VIEW_PATTERN;
@@ -151,6 +152,7 @@ export const SAVED_SEARCHES: SavedSearchSpec[] = [
       ['@timestamp', 'desc'],
     ],
   },
+  ERROR_GROUPS_SEARCH, // issue 16, defined in kibana-error-groups.ts
 ];
 
 const INDEX_REF_NAME = 'kibanaSavedObjectMeta.searchSourceJSON.index';
