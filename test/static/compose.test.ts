@@ -252,9 +252,9 @@ describe('docker-compose.yml structure', () => {
       assert.deepEqual(pipeline.processors, local.processors);
     }
     // The exporters are the documented difference (otel-collector/README.md): Jaeger and
-    // Elasticsearch in compose, an OTLP JSON file the e2e tests read locally.
+    // Elasticsearch in compose, an OTLP JSON file the e2e tests read locally; Jaeger in both.
     assert.deepEqual(Object.keys(composeCfg.exporters).sort(), ['debug', 'elasticsearch', 'otlp_grpc/jaeger']);
-    assert.deepEqual(Object.keys(localCfg.exporters).sort(), ['debug', 'file']);
+    assert.deepEqual(Object.keys(localCfg.exporters).sort(), ['debug', 'file', 'otlp_grpc/jaeger']);
     const readme = read('otel-collector', 'README.md');
     assert.match(readme, /config\.local\.yaml/);
     assert.match(readme, /file exporter/);
