@@ -21,7 +21,6 @@
 #   JAEGER_OTLP_HTTP_PORT     OTLP/HTTP receiver (default 14318)
 #   JAEGER_QUERY_PORT         query API + UI, HTTP (default 16686)
 #   JAEGER_QUERY_GRPC_PORT    query API, gRPC (default 16685)
-#   JAEGER_HEALTH_PORT        health check (default 13134)
 #   JAEGER_METRICS_PORT       Jaeger's own Prometheus metrics (default 18888)
 #   JAEGER_MAX_TRACES         in-memory store size (default 100000)
 #   JAEGER_BUILD_TIMEOUT      seconds before the build is abandoned (default 2400)
@@ -37,7 +36,6 @@ _jaeger_env() {
   export JAEGER_OTLP_HTTP_PORT="${JAEGER_OTLP_HTTP_PORT:-14318}"
   export JAEGER_QUERY_PORT="${JAEGER_QUERY_PORT:-16686}"
   export JAEGER_QUERY_GRPC_PORT="${JAEGER_QUERY_GRPC_PORT:-16685}"
-  export JAEGER_HEALTH_PORT="${JAEGER_HEALTH_PORT:-13134}"
   export JAEGER_METRICS_PORT="${JAEGER_METRICS_PORT:-18888}"
   export JAEGER_MAX_TRACES="${JAEGER_MAX_TRACES:-100000}"
 }
