@@ -147,6 +147,9 @@ function serviceEnvFor(base: NodeJS.ProcessEnv, port: number, apiKey: string, lo
   // stdout logging is off unless asked for: under 0x it goes through an extra pipe that
   // production does not have. The file log (production's) stays as configured (default on).
   if (env.LOG_STDOUT === undefined || env.LOG_STDOUT === '') env.LOG_STDOUT = 'false';
+  // No metrics listener unless asked for (METRICS_PORT=<port>): its default port would collide
+  // with a service already running on this machine.
+  if (env.METRICS_PORT === undefined || env.METRICS_PORT === '') env.METRICS_PORT = '0';
   // Flags meant for this tool must not reach the profiled node (0x adds its own).
   delete env.NODE_OPTIONS;
   return env;

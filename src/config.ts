@@ -46,6 +46,8 @@ const envSchema = z.object({
 
   FAULT_USER_DIVISOR: int(0, 2 ** 31 - 1).default(0),
   SHUTDOWN_TIMEOUT_MS: int(100, 600_000).default(10_000),
+
+  METRICS_PORT: int(0, 65535).default(9464),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -85,6 +87,8 @@ export interface Config {
   models: ModelParams;
   faultUserDivisor: number;
   shutdownTimeoutMs: number;
+  /** Port of the Prometheus /metrics listener (same host); 0 means no metrics at all. */
+  metricsPort: number;
 }
 
 export class ConfigError extends Error {
@@ -142,5 +146,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     faultUserDivisor: e.FAULT_USER_DIVISOR,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    metricsPort: e.METRICS_PORT,
   };
 }

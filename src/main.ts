@@ -8,11 +8,15 @@ import { ConfigError, loadConfig, type Config } from './config';
 import { createApp } from './http/app';
 import { drain, listen, serverUrl } from './http/server';
 import { withFaultInjection } from './models/fault-injection';
-import { prepareModels } from './models/registry';
+import { prepareModels, type PreparedModels } from './models/registry';
 import type { ModelLookup } from './models/types';
 import { configureLogger, flushLogger, logFilePath, logger } from './observability/logger';
 import { registerSecret } from './observability/redact';
 import { shutdownTracing, tracingEnabled } from './observability/tracing';
+import { ROUTES } from './contracts';
+import { timedModels } from './http/request-metrics';
+import { ServiceMetrics } from './observability/metrics';
+import { closeMetrics, listenMetrics, METRICS_PATH } from './observability/metrics-server';
 
 function resolveApiKey(config: Config): string {
   if (config.apiKey !== undefined) return config.apiKey;
@@ -56,8 +60,10 @@ async function main(): Promise<void> {
 
   const startedAt = process.hrtime.bigint();
   const prepared = await prepareModels(config, logger);
-  const models = withFaults(prepared.registry, config.faultUserDivisor);
-  const app = createApp({ models, apiKey, kRecs: config.kRecs, logger });
+  const metrics = config.metricsPort === 0 ? undefined : serviceMetrics(prepared);
+  const served = metrics === undefined ? prepared.registry : timedModels(prepared.registry, metrics);
+  const models = withFaults(served, config.faultUserDivisor);
+  const app = createApp({ models, apiKey, kRecs: config.kRecs, logger, ...(metrics === undefined ? {} : { metrics }) });
 
   let server: Server;
   try {
@@ -67,6 +73,22 @@ async function main(): Promise<void> {
     await flushLogger();
     process.exit(1);
   }
+  // Before the `listening` line, so whoever waits for it can scrape at once.
+  let metricsServer: Server | undefined;
+  if (metrics !== undefined) {
+    try {
+      metricsServer = await listenMetrics(metrics, config.metricsPort, config.host);
+    } catch (error) {
+      logger.error(`cannot listen on ${config.host}:${config.metricsPort} for metrics (METRICS_PORT)`, { err: error });
+      await flushLogger();
+      process.exit(1);
+    }
+    logger.info(`metrics on ${serverUrl(metricsServer)}${METRICS_PATH}`, {
+      event: { action: 'metrics-listening' },
+      recoscope: { url: `${serverUrl(metricsServer)}${METRICS_PATH}` },
+    });
+  }
+
   const startupMs = Number(process.hrtime.bigint() - startedAt) / 1e6;
   logger.info(`listening on ${serverUrl(server)}`, {
     event: { action: 'listening' },
@@ -81,10 +103,30 @@ async function main(): Promise<void> {
     },
   });
 
-  installShutdown(server, config.shutdownTimeoutMs);
+  installShutdown(server, config.shutdownTimeoutMs, metricsServer);
 }
 
-function installShutdown(server: Server, timeoutMs: number): void {
+/** The registry of the process, with the served models' info and load times. */
+function serviceMetrics(prepared: PreparedModels): ServiceMetrics {
+  const metrics = new ServiceMetrics({ routes: Object.values(ROUTES) });
+  metrics.setModels(
+    prepared.registry.names().map((name) => {
+      const timing = prepared.timings.models[name];
+      return {
+        model: name,
+        // A model trained at start-up has no artifact version.
+        version: timing?.version ?? 'trained-at-startup',
+        datasetFingerprint: prepared.dataset.fingerprint,
+        source: timing?.source ?? 'trained',
+        loadSeconds: (timing?.ms ?? 0) / 1000,
+      };
+    }),
+    prepared.timings.datasetMs / 1000,
+  );
+  return metrics;
+}
+
+function installShutdown(server: Server, timeoutMs: number, metricsServer: Server | undefined): void {
   let shuttingDown = false;
   const shutdown = async (reason: string, exitCode: number): Promise<void> => {
     if (shuttingDown) return;
@@ -92,6 +134,7 @@ function installShutdown(server: Server, timeoutMs: number): void {
     logger.info(`shutting down (${reason}): draining requests`, { event: { action: 'shutdown' } });
     const drained = await drain(server, timeoutMs);
     if (!drained) logger.warn(`drain timed out after ${timeoutMs} ms: remaining connections were closed`);
+    if (metricsServer !== undefined) await closeMetrics(metricsServer);
     await shutdownTracing();
     logger.info('shutdown complete', { event: { action: 'shutdown-complete' } });
     await flushLogger();

@@ -11,6 +11,8 @@
 #   stack/stack.sh status  [es|filebeat|otelcol ...]
 #   stack/stack.sh versions                             print the versions in use
 #
+# prometheus (Debian package, see stack/prometheus.sh) is started only when named:
+#   stack/stack.sh up prometheus
 # Components default to all three, started in dependency order and stopped in reverse.
 # jaeger (stack/jaeger.sh) is opt-in: name it, e.g. `stack/stack.sh up jaeger otelcol`.
 # `up` starts from fresh data (ES indices, Filebeat registry) unless STACK_KEEP_DATA=1;
@@ -31,8 +33,8 @@ reset() { if declare -F "${1}_reset" >/dev/null; then "${1}_reset"; fi; }
 
 for c in "${components[@]}"; do
   case "$c" in
-    es|filebeat|otelcol|jaeger) source "$here/$c.sh" ;;
-    *) die "unknown component '$c' (expected es, filebeat, otelcol or jaeger)" ;;
+    es|filebeat|otelcol|prometheus|jaeger) source "$here/$c.sh" ;;
+    *) die "unknown component '$c' (expected es, filebeat, otelcol, prometheus or jaeger)" ;;
   esac
 done
 

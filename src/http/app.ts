@@ -6,21 +6,26 @@ import { accessLog } from './access-log';
 import { bearerCheck } from './auth';
 import { errorHandler, methodNotAllowedHandler, notFoundHandler } from './errors';
 import { recoHandler } from './reco-route';
+import type { ServiceMetrics } from '../observability/metrics';
+import { requestMetrics } from './request-metrics';
 
 export interface AppOptions {
   models: ModelLookup;
   apiKey: string;
   kRecs: number;
   logger: Logger;
+  /** Prometheus metrics; undefined when METRICS_PORT=0 (no per-request cost then). */
+  metrics?: ServiceMetrics;
 }
 
-export function createApp({ models, apiKey, kRecs, logger }: AppOptions): Express {
+export function createApp({ models, apiKey, kRecs, logger, metrics }: AppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
   app.set('query parser', false);
 
   app.use(accessLog(logger));
+  if (metrics !== undefined) app.use(requestMetrics(metrics));
 
   app
     .route('/health')

@@ -23,7 +23,7 @@ import { PROJECT_ROOT } from '../../src/paths';
 
 const execFileAsync = promisify(execFile);
 
-export type Component = 'es' | 'filebeat' | 'otelcol' | 'jaeger';
+export type Component = 'es' | 'filebeat' | 'otelcol' | 'prometheus' | 'jaeger';
 
 export interface TestStack {
   runDir: string;
