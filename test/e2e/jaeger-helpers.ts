@@ -69,14 +69,15 @@ export async function fetchJaegerTrace(base: string, traceId: string): Promise<J
 }
 
 /**
- * Polls until Jaeger has the trace with at least `minSpans` spans (a trace's spans arrive in
- * batches: the server span ends last). The bound only stops a broken run.
+ * Polls until Jaeger has the trace with its root span and at least `minSpans` spans (a
+ * trace's spans arrive in batches; the server span ends, and is exported, last). The bound
+ * only stops a broken run.
  */
 export async function waitForJaegerTrace(base: string, traceId: string, minSpans: number, timeoutMs = 90_000): Promise<JaegerTrace> {
   return waitFor(
     async () => {
       const t = await fetchJaegerTrace(base, traceId);
-      return t !== undefined && t.spans.length >= minSpans ? t : undefined;
+      return t !== undefined && t.spans.length >= minSpans && t.spans.some((s) => parentOf(s) === '') ? t : undefined;
     },
     timeoutMs,
     `trace ${traceId} with ${minSpans} span(s) in Jaeger at ${base}`,
