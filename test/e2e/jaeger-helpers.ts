@@ -97,7 +97,8 @@ export function parentOf(span: JaegerSpan): string {
 export function events(span: JaegerSpan): { name: string; fields: Record<string, unknown> }[] {
   return span.logs.map((log) => {
     const fields = Object.fromEntries(log.fields.map((f) => [f.key, f.value]));
-    return { name: String(fields.event ?? ''), fields };
+    const name = fields.event;
+    return { name: typeof name === 'string' ? name : '', fields };
   });
 }
 
