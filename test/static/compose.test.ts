@@ -219,7 +219,7 @@ describe('docker-compose.yml structure', () => {
     assert.deepEqual(service('setup').command, ['node', 'dist/elk/stack-setup-cli.js', '--only', 'elasticsearch', '--wait', '300']);
     assert.deepEqual(service('kibana-setup').command, ['node', 'dist/elk/stack-setup-cli.js', '--only', 'kibana', '--wait', '300']);
     for (const name of ['setup', 'kibana-setup', 'load']) assert.equal(service(name).image, service('reco').image);
-    assert.ok(existsSync(path('src', 'cli', 'stack-setup.ts')));
+    assert.ok(existsSync(path('elk', 'stack-setup-cli.ts')));
   });
 
   it('mounts the very Filebeat and collector configs the local e2e runs', () => {
