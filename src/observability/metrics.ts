@@ -18,10 +18,9 @@
  * methods or `_OTHER`, `outcome` ok/cold_start/fallback/aborted or an error key (a closed
  * set), `status_code` a three-digit number. No user ids, no free text.
  */
+import { FastCounter, FastHistogram } from './fast-metrics';
 import {
-  Counter,
   Gauge,
-  Histogram,
   Registry,
   collectDefaultMetrics,
   type OpenMetricsContentType,
@@ -73,12 +72,6 @@ export interface MetricsOptions {
 
 type Outcome = string;
 
-/**
- * The exemplar's label. prom-client's typings (15.1) wrongly restrict exemplar labels to the
- * metric's own label names, so the histograms' label type includes it; it is never a label.
- */
-type ExemplarLabel = 'trace_id';
-const NO_EXEMPLAR: Partial<Record<ExemplarLabel, string>> = Object.freeze({});
 
 export class ServiceMetrics {
   // Created as OpenMetrics (prom-client allows exemplars only then); render() switches per scrape.
@@ -88,11 +81,11 @@ export class ServiceMetrics {
   ) => Registry<OpenMetricsContentType>)(openMetricsContentType);
   private readonly routes: ReadonlySet<string>;
   private models: ReadonlySet<string> = new Set();
-  private readonly requestDuration: Histogram<'method' | 'route' | 'status_code' | ExemplarLabel>;
-  private readonly activeRequests: Gauge;
-  private readonly recommendations: Counter<'model' | 'outcome'>;
-  private readonly fallbackItems: Counter<'model'>;
-  private readonly modelCallDuration: Histogram<'model' | ExemplarLabel>;
+  private readonly requestDuration: FastHistogram;
+  private activeRequests = 0;
+  private readonly recommendations: FastCounter;
+  private readonly fallbackItems: FastCounter;
+  private readonly modelCallDuration: FastHistogram;
   private readonly modelInfo: Gauge<'model' | 'version' | 'dataset_fingerprint'>;
   private readonly modelLoadDuration: Gauge<'model' | 'source'>;
   private readonly datasetLoadDuration: Gauge;
@@ -103,39 +96,38 @@ export class ServiceMetrics {
   constructor(options: MetricsOptions) {
     this.routes = new Set(options.routes);
     const registers = [this.registry];
-    this.requestDuration = new Histogram({
-      name: 'http_server_request_duration_seconds',
-      help: 'Duration of HTTP server requests, from the first middleware to the response being sent.',
-      labelNames: ['method', 'route', 'status_code'],
-      buckets: LATENCY_BUCKETS,
-      enableExemplars: true,
-      registers,
-    });
-    this.activeRequests = new Gauge({
+    // Per-request families: fast accumulators (fast-metrics.ts), exposed through this registry.
+    this.requestDuration = new FastHistogram(
+      'http_server_request_duration_seconds',
+      'Duration of HTTP server requests, from the first middleware to the response being sent.',
+      LATENCY_BUCKETS,
+      this.registry,
+    );
+    new Gauge({
       name: 'http_server_active_requests',
       help: 'HTTP server requests in flight.',
       registers,
+      collect: ((self: ServiceMetrics) =>
+        function (this: Gauge) {
+          this.set(self.activeRequests);
+        })(this),
     });
-    this.recommendations = new Counter({
-      name: 'recoscope_recommendations_total',
-      help: 'Recommendation requests by model and outcome (ok, cold_start, fallback, aborted, or the error key).',
-      labelNames: ['model', 'outcome'],
-      registers,
-    });
-    this.fallbackItems = new Counter({
-      name: 'recoscope_fallback_items_total',
-      help: 'Recommended items filled from the popular model because the requested model had fewer than k.',
-      labelNames: ['model'],
-      registers,
-    });
-    this.modelCallDuration = new Histogram({
-      name: 'recoscope_model_call_duration_seconds',
-      help: "Duration of the model's recommend call (history, scoring, filtering, popular fill).",
-      labelNames: ['model'],
-      buckets: LATENCY_BUCKETS,
-      enableExemplars: true,
-      registers,
-    });
+    this.recommendations = new FastCounter(
+      'recoscope_recommendations_total',
+      'Recommendation requests by model and outcome (ok, cold_start, fallback, aborted, or the error key).',
+      this.registry,
+    );
+    this.fallbackItems = new FastCounter(
+      'recoscope_fallback_items_total',
+      'Recommended items filled from the popular model because the requested model had fewer than k.',
+      this.registry,
+    );
+    this.modelCallDuration = new FastHistogram(
+      'recoscope_model_call_duration_seconds',
+      "Duration of the model's recommend call (history, scoring, filtering, popular fill).",
+      LATENCY_BUCKETS,
+      this.registry,
+    );
     this.modelInfo = new Gauge({
       name: 'recoscope_model_info',
       help: 'Models being served (value 1), with their artifact version and the dataset fingerprint they were trained on.',
@@ -179,23 +171,22 @@ export class ServiceMetrics {
   }
 
   requestStarted(): void {
-    this.activeRequests.inc();
+    this.activeRequests++;
   }
 
   /** One call per finished (or aborted) request. */
   requestDone(o: RequestObservation): void {
-    this.activeRequests.dec();
-    const exemplarLabels = o.traceId === undefined ? NO_EXEMPLAR : { trace_id: o.traceId };
-    this.requestDuration.observe({
-      labels: {
-        method: KNOWN_METHODS.has(o.method) ? o.method : OTHER_METHOD,
-        route: o.route !== undefined && this.routes.has(o.route) ? o.route : UNMATCHED_ROUTE,
-        // A response never started has no real status: 499, nginx's "client closed request".
-        status_code: o.aborted && o.statusCode < 400 ? '499' : String(o.statusCode),
-      },
-      value: o.durationSeconds,
-      exemplarLabels,
-    });
+    this.activeRequests--;
+    const method = KNOWN_METHODS.has(o.method) ? o.method : OTHER_METHOD;
+    const route = o.route !== undefined && this.routes.has(o.route) ? o.route : UNMATCHED_ROUTE;
+    // A response never started has no real status: 499, nginx's "client closed request".
+    const status = o.aborted && o.statusCode < 400 ? 499 : o.statusCode;
+    this.requestDuration.observe(
+      `${method} ${status} ${route}`,
+      () => ({ method, route, status_code: String(status) }),
+      o.durationSeconds,
+      o.traceId,
+    );
     const reco = o.reco;
     if (reco === undefined) return;
     const model = this.modelLabel(reco.model);
@@ -205,17 +196,14 @@ export class ServiceMetrics {
     else if (reco.coldStart === true) outcome = 'cold_start';
     else if (reco.fallback !== undefined && reco.fallback > 0) outcome = 'fallback';
     else outcome = 'ok';
-    this.recommendations.inc({ model, outcome });
-    if (reco.fallback !== undefined && reco.fallback > 0) this.fallbackItems.inc({ model }, reco.fallback);
+    this.recommendations.inc(`${model} ${outcome}`, () => ({ model, outcome }));
+    if (reco.fallback !== undefined && reco.fallback > 0) this.fallbackItems.inc(model, () => ({ model }), reco.fallback);
   }
 
   /** Duration of one model call (also when it threw). */
-  modelCall(model: string, seconds: number, traceId: string | undefined): void {
-    this.modelCallDuration.observe({
-      labels: { model: this.modelLabel(model) },
-      value: seconds,
-      exemplarLabels: traceId === undefined ? NO_EXEMPLAR : { trace_id: traceId },
-    });
+  modelCall(name: string, seconds: number, traceId: string | undefined): void {
+    const model = this.modelLabel(name);
+    this.modelCallDuration.observe(model, () => ({ model }), seconds, traceId);
   }
 
   /** Number of time series (sample lines) the registry exposes now: what cardinality tests count. */

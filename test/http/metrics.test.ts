@@ -191,6 +191,28 @@ describe('metrics listener', () => {
   });
 });
 
+describe('exemplars of unsampled traces', () => {
+  it('are not written: an exemplar always leads to an exported trace', async () => {
+    const metricsPort = await freePort();
+    const service = await startService({
+      env: {
+        API_KEY,
+        METRICS_PORT: String(metricsPort),
+        OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${await freePort()}`,
+        OTEL_TRACES_SAMPLER: 'always_off',
+      },
+    });
+    try {
+      for (const p of ['/reco/knn/1', '/reco/popular/2']) assert.equal((await rawRequest(service.url, p, { headers: AUTH })).status, 200);
+      const om = await rawRequest(`http://127.0.0.1:${metricsPort}`, '/metrics', { headers: { Accept: OPENMETRICS_ACCEPT } });
+      assert.match(om.body, /^http_server_request_duration_seconds_count\{[^}]*route="\/reco\/:model_name\/:user_id"[^}]*\} 2$/m);
+      assert.doesNotMatch(om.body, /trace_id=/);
+    } finally {
+      await service.stop();
+    }
+  });
+});
+
 describe('METRICS_PORT=0', () => {
   it('starts no metrics listener', async () => {
     const service = await startService({ env: { API_KEY, METRICS_PORT: '0' } });

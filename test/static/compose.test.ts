@@ -74,7 +74,7 @@ function parseEnvFile(text: string): Map<string, string> {
   return vars;
 }
 const envExample = parseEnvFile(read('.env.example'));
-const PASSWORD_VARS = ['ELASTIC_PASSWORD', 'KIBANA_SYSTEM_PASSWORD', 'FILEBEAT_PASSWORD', 'OTEL_COLLECTOR_PASSWORD', 'API_KEY'];
+const PASSWORD_VARS = ['ELASTIC_PASSWORD', 'KIBANA_SYSTEM_PASSWORD', 'FILEBEAT_PASSWORD', 'OTEL_COLLECTOR_PASSWORD', 'API_KEY', 'GRAFANA_ADMIN_PASSWORD'];
 
 /** .env.example with every secret filled in: what a user's .env looks like. */
 function filledEnvFile(): string {
@@ -155,11 +155,13 @@ describe('docker-compose.yml structure', () => {
     assert.deepEqual(Object.keys(services).sort(), [
       'elasticsearch',
       'filebeat',
+      'grafana',
       'jaeger',
       'kibana',
       'kibana-setup',
       'load',
       'otel-collector',
+      'prometheus',
       'reco',
       'setup',
     ]);

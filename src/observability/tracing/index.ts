@@ -5,7 +5,7 @@
  * With tracing off every function is a check of one module variable and a return: no
  * allocation, no OpenTelemetry call.
  */
-import { SpanStatusCode, trace, type Attributes, type Span } from '@opentelemetry/api';
+import { SpanStatusCode, TraceFlags, trace, type Attributes, type Span } from '@opentelemetry/api';
 import type { StageName, StageSpan, Stages } from '../../models/stages';
 import { untracedStages } from '../../models/stages';
 import { tracingRuntime, type TracingRuntime } from './state';
@@ -28,6 +28,17 @@ export function activeTraceIds(): TraceIds | undefined {
   if (span === undefined) return undefined;
   const { traceId, spanId } = span.spanContext();
   return { traceId, spanId };
+}
+
+/**
+ * The active trace's id when the trace is sampled (its spans are exported), else undefined:
+ * what a metric exemplar may point at without leading to a trace Jaeger never received.
+ */
+export function sampledTraceId(): string | undefined {
+  const rt = tracingRuntime();
+  if (rt === undefined) return undefined;
+  const context = trace.getActiveSpan()?.spanContext();
+  return context !== undefined && (context.traceFlags & TraceFlags.SAMPLED) !== 0 ? context.traceId : undefined;
 }
 
 function toError(error: unknown): Error {
