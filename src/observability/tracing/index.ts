@@ -5,7 +5,7 @@
  * With tracing off every function is a check of one module variable and a return: no
  * allocation, no OpenTelemetry call.
  */
-import { SpanStatusCode, TraceFlags, trace, type Span } from '@opentelemetry/api';
+import { SpanStatusCode, TraceFlags, trace, type Attributes, type Span } from '@opentelemetry/api';
 import type { StageName, StageSpan, Stages } from '../../models/stages';
 import { untracedStages } from '../../models/stages';
 import { tracingRuntime, type TracingRuntime } from './state';
@@ -45,9 +45,11 @@ function toError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));
 }
 
-function markFailed(span: Span, error: unknown): void {
+function markFailed(span: Span, error: unknown, eventAttributes?: Attributes): void {
   const err = toError(error);
-  span.recordException(err);
+  if (eventAttributes === undefined) span.recordException(err);
+  // recordException takes no attributes: the same `exception` event, built as the SDK does, plus ours.
+  else span.addEvent('exception', { 'exception.type': err.name, 'exception.message': err.message, 'exception.stacktrace': err.stack, ...eventAttributes });
   span.setStatus({ code: SpanStatusCode.ERROR, message: `${err.name}: ${err.message}` });
 }
 
@@ -107,12 +109,12 @@ function requestSpan(rt: TracingRuntime): Span | undefined {
   return rt.serverSpan() ?? trace.getActiveSpan();
 }
 
-/** Mark the active (request) span as failed and record the exception. */
-export function recordRequestError(error: unknown): void {
+/** Mark the active (request) span as failed and record the exception (with extra event attributes, e.g. error.grouping_key). */
+export function recordRequestError(error: unknown, eventAttributes?: Attributes): void {
   const rt = tracingRuntime();
   if (rt === undefined) return;
   const span = requestSpan(rt);
-  if (span !== undefined) markFailed(span, error);
+  if (span !== undefined) markFailed(span, error, eventAttributes);
 }
 
 /** Annotate the active request span (e.g. reco.model, reco.user_id). */
