@@ -49,7 +49,7 @@ jaeger_install() {
   out="$(cd "$STACK_CACHE_DIR" && GOFLAGS=-mod=mod go mod download -json "$JAEGER_MODULE@v$JAEGER_VERSION" 2>&1)" \
     || die "jaeger: go mod download failed: $out"
   dir="$(printf '%s\n' "$out" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p')"
-  [ -n "$dir" ] && [ -d "$dir" ] || die "jaeger: no module dir in: $out"
+  if [ -z "$dir" ] || [ ! -d "$dir" ]; then die "jaeger: no module dir in: $out"; fi
   # The v2 release number that goes with this module tag, for `jaeger version`.
   v2="$(sed -n "s/^v$JAEGER_VERSION \/ \(v2\.[0-9.]*\) .*/\1/p" "$dir/CHANGELOG.md" | head -n1)"
   src="$STACK_CACHE_DIR/jaeger-src-$JAEGER_VERSION"
@@ -97,7 +97,7 @@ jaeger_status() {
   local p
   _jaeger_env
   if p="$(read_pid jaeger)"; then
-    if curl -fsS -o /dev/null "http://$JAEGER_HOST:$JAEGER_QUERY_PORT/api/services" 2>/dev/null; then
+    if http_probe -fsS -o /dev/null "http://$JAEGER_HOST:$JAEGER_QUERY_PORT/api/services" 2>/dev/null; then
       log "jaeger: running (pid $p), query API answering"
     else
       log "jaeger: running (pid $p), query API NOT answering"; return 1
