@@ -139,7 +139,9 @@ describe('crash handler', { timeout: 2 * 60_000 }, () => {
     const dir = mkdtempSync(join(tmpdir(), 'recoscope-crash-'));
     const trigger = join(dir, 'throw-now');
     // A preload that throws from a timer once the test creates the trigger file, and again
-    // 5 ms later: the second lands while the crash shutdown is under way.
+    // from setImmediate: that runs in the same event-loop turn, after the crash handler has
+    // started the (asynchronous) shutdown and before any of its I/O can finish, so the second
+    // failure always lands while the crash shutdown is under way.
     const preload = join(dir, 'crash.js');
     writeFileSync(
       preload,
@@ -147,7 +149,7 @@ describe('crash handler', { timeout: 2 * 60_000 }, () => {
 const poll = setInterval(() => {
   if (!fs.existsSync(${JSON.stringify(trigger)})) return;
   clearInterval(poll);
-  setTimeout(() => { throw new Error('second failure while crashing'); }, 5);
+  setImmediate(() => { throw new Error('second failure while crashing'); });
   throw new Error('first failure');
 }, 20);
 poll.unref();
