@@ -250,13 +250,14 @@ export interface DashboardSpec {
 
 const layerRefName = (layerId: string): string => `indexpattern-datasource-layer-${layerId}`;
 
+/** What every dashboard panel starts with (in Kibana's key order). */
+function panelHead(type: 'lens' | 'search', spec: { panelIndex: string; title: string; gridData: LensPanelSpec['gridData'] }): Record<string, unknown> {
+  return { version: PANEL_VERSION, type, panelIndex: spec.panelIndex, gridData: { ...spec.gridData, i: spec.panelIndex }, title: spec.title };
+}
+
 function lensPanel(spec: LensPanelSpec, dataViewId: string): Record<string, unknown> {
   return {
-    version: PANEL_VERSION,
-    type: 'lens',
-    panelIndex: spec.panelIndex,
-    gridData: { ...spec.gridData, i: spec.panelIndex },
-    title: spec.title,
+    ...panelHead('lens', spec),
     embeddableConfig: {
       enhancements: {},
       attributes: {
@@ -290,11 +291,7 @@ function lensPanel(spec: LensPanelSpec, dataViewId: string): Record<string, unkn
 
 function searchPanel(spec: SearchPanelSpec): Record<string, unknown> {
   return {
-    version: PANEL_VERSION,
-    type: 'search',
-    panelIndex: spec.panelIndex,
-    gridData: { ...spec.gridData, i: spec.panelIndex },
-    title: spec.title,
+    ...panelHead('search', spec),
     panelRefName: `panel_${spec.panelIndex}`,
     embeddableConfig: { enhancements: {} },
   };
