@@ -106,32 +106,50 @@ export const SAVED_SEARCHES: SavedSearchSpec[] = [
 // ---------------------------------------------------------------------------------------------
 // Dashboard
 
+/** Access-log requests over time, split by KQL filters (one series per filter), stacked. */
+function requestsOverTimeByFilters(p: {
+  panelIndex: string;
+  title: string;
+  gridData: LensPanelSpec['gridData'];
+  /** Split column id and its label. */
+  split: [string, string];
+  filters: { label: string; query: string }[];
+  countLabel: string;
+  seriesType: string;
+}): LensPanelSpec {
+  const layerId = `layer-${p.panelIndex}`;
+  const [splitId, splitLabel] = p.split;
+  return {
+    panelIndex: p.panelIndex,
+    title: p.title,
+    gridData: p.gridData,
+    visualizationType: 'lnsXY',
+    query: ACCESS,
+    layerId,
+    columns: [
+      ['time', overTime()],
+      [splitId, byFilters(splitLabel, p.filters)],
+      ['requests', count(p.countLabel)],
+    ],
+    visualization: xyVisualization({ layerId, xAccessor: 'time', splitAccessor: splitId, accessors: ['requests'] }, p.seriesType),
+  };
+}
+
 export const DASHBOARD_PANELS: LensPanelSpec[] = [
-  {
+  requestsOverTimeByFilters({
     panelIndex: 'requests-per-route',
     title: 'Requests per route',
     gridData: { x: 0, y: 0, w: 24, h: 12 },
-    visualizationType: 'lnsXY',
-    query: ACCESS,
-    layerId: 'layer-requests-per-route',
-    columns: [
-      ['time', overTime()],
-      [
-        'route',
-        byFilters('Route', [
-          // The reco route sets reco.model on every request it sees (even rejected ones).
-          { label: 'GET /reco/{model}/{user_id}', query: 'reco.model : *' },
-          { label: 'GET /health', query: 'url.path : "/health"' },
-          { label: 'other (404/405)', query: 'not reco.model : * and not url.path : "/health"' },
-        ]),
-      ],
-      ['requests', count('Requests')],
+    split: ['route', 'Route'],
+    filters: [
+      // The reco route sets reco.model on every request it sees (even rejected ones).
+      { label: 'GET /reco/{model}/{user_id}', query: 'reco.model : *' },
+      { label: 'GET /health', query: 'url.path : "/health"' },
+      { label: 'other (404/405)', query: 'not reco.model : * and not url.path : "/health"' },
     ],
-    visualization: xyVisualization(
-      { layerId: 'layer-requests-per-route', xAccessor: 'time', splitAccessor: 'route', accessors: ['requests'] },
-      'bar_stacked',
-    ),
-  },
+    countLabel: 'Requests',
+    seriesType: 'bar_stacked',
+  }),
   {
     panelIndex: 'latency-per-model',
     title: 'Latency percentiles per model',
@@ -148,30 +166,19 @@ export const DASHBOARD_PANELS: LensPanelSpec[] = [
     ],
     visualization: xyVisualization({ layerId: 'layer-latency-per-model', xAccessor: 'model', accessors: ['p50', 'p95', 'p99'] }, 'bar'),
   },
-  {
+  requestsOverTimeByFilters({
     panelIndex: 'error-rate',
     title: 'Error rate (share of requests by status class)',
     gridData: { x: 0, y: 12, w: 24, h: 12 },
-    visualizationType: 'lnsXY',
-    query: ACCESS,
-    layerId: 'layer-error-rate',
-    columns: [
-      ['time', overTime()],
-      [
-        'status',
-        byFilters('Status', [
-          { label: '5xx', query: 'http.response.status_code >= 500' },
-          { label: '4xx', query: 'http.response.status_code >= 400 and http.response.status_code < 500' },
-          { label: 'ok', query: 'http.response.status_code < 400' },
-        ]),
-      ],
-      ['requests', count('Share of requests')],
+    split: ['status', 'Status'],
+    filters: [
+      { label: '5xx', query: 'http.response.status_code >= 500' },
+      { label: '4xx', query: 'http.response.status_code >= 400 and http.response.status_code < 500' },
+      { label: 'ok', query: 'http.response.status_code < 400' },
     ],
-    visualization: xyVisualization(
-      { layerId: 'layer-error-rate', xAccessor: 'time', splitAccessor: 'status', accessors: ['requests'] },
-      'area_percentage_stacked',
-    ),
-  },
+    countLabel: 'Share of requests',
+    seriesType: 'area_percentage_stacked',
+  }),
   {
     panelIndex: 'top-error-types',
     title: 'Top error types',

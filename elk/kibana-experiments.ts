@@ -5,18 +5,25 @@
  * quality" with MAP / NDCG per model and code version and the runs table.
  *
  * Kept apart from the log objects (kibana-objects.ts), which only appends these to its list;
- * the shapes are the same Kibana 8.x export shapes (see that file's header).
+ * kibana-wire.ts builds the Kibana 8.x export shapes from the content below.
  */
 import { EXPERIMENTS_INDEX } from '../src/contracts';
-import type { SavedObject } from './kibana-wire';
+import {
+  average,
+  dashboardObject,
+  dataViewObject,
+  savedSearchObject,
+  topValues,
+  xyVisualizationOf,
+  type LensColumn,
+  type LensPanelSpec,
+  type SavedObject,
+  type SearchPanelSpec,
+} from './kibana-wire';
 
 export const EXPERIMENTS_DATA_VIEW_ID = 'recoscope-reco-experiments';
 export const EXPERIMENTS_SEARCH_ID = 'recoscope-experiment-runs';
 export const EXPERIMENTS_DASHBOARD_ID = 'recoscope-model-quality';
-
-const CORE_MIGRATION_VERSION = '8.8.0';
-const PANEL_VERSION = '8.11.0';
-const INDEX_REF_NAME = 'kibanaSavedObjectMeta.searchSourceJSON.index';
 
 /** The runs table: one row per model run, newest first. */
 export const EXPERIMENT_RUN_COLUMNS = [
@@ -40,46 +47,6 @@ export const EXPERIMENT_RUN_COLUMNS = [
   'evaluation.split',
   'git.dirty',
 ];
-
-function dataView(): SavedObject {
-  return {
-    type: 'index-pattern',
-    id: EXPERIMENTS_DATA_VIEW_ID,
-    attributes: {
-      title: `${EXPERIMENTS_INDEX}*`,
-      name: 'recoscope model evaluations',
-      timeFieldName: '@timestamp',
-      fieldFormatMap: JSON.stringify({ 'artifact.bytes': { id: 'bytes', params: {} } }),
-      fields: '[]',
-      fieldAttrs: '{}',
-      runtimeFieldMap: '{}',
-      sourceFilters: '[]',
-      typeMeta: '{}',
-    },
-    references: [],
-    coreMigrationVersion: CORE_MIGRATION_VERSION,
-    typeMigrationVersion: '7.11.0',
-  };
-}
-
-function runsSearch(): SavedObject {
-  return {
-    type: 'search',
-    id: EXPERIMENTS_SEARCH_ID,
-    attributes: {
-      title: 'recoscope: evaluation runs',
-      description: 'One row per model run of npm run evaluate: metrics at k, training time, artifact size, dataset, code version.',
-      columns: EXPERIMENT_RUN_COLUMNS,
-      sort: [['@timestamp', 'desc']],
-      kibanaSavedObjectMeta: {
-        searchSourceJSON: JSON.stringify({ query: { query: '', language: 'kuery' }, filter: [], indexRefName: INDEX_REF_NAME }),
-      },
-    },
-    references: [{ name: INDEX_REF_NAME, type: 'index-pattern', id: EXPERIMENTS_DATA_VIEW_ID }],
-    coreMigrationVersion: CORE_MIGRATION_VERSION,
-    typeMigrationVersion: '7.9.3',
-  };
-}
 
 interface MetricPanel {
   panelIndex: string;
@@ -107,38 +74,13 @@ export const EXPERIMENT_PANELS: MetricPanel[] = [
   { panelIndex: 'train-ms-per-version', title: 'Training time (ms) per model and version', metrics: [['timings.train_ms', 'train ms']], x: 'model.version', gridData: { x: 24, y: 12, w: 24, h: 12 } },
 ];
 
-const SEARCH_PANEL = { panelIndex: 'runs', title: 'Evaluation runs', gridData: { x: 0, y: 24, w: 48, h: 15 } };
+const SEARCH_PANEL: SearchPanelSpec = { panelIndex: 'runs', searchId: EXPERIMENTS_SEARCH_ID, title: 'Evaluation runs', gridData: { x: 0, y: 24, w: 48, h: 15 } };
 
-const terms = (field: string, label: string, size: number): Record<string, unknown> => ({
-  label,
-  customLabel: true,
-  dataType: 'string',
-  operationType: 'terms',
-  sourceField: field,
-  isBucketed: true,
-  scale: 'ordinal',
-  params: { size, orderBy: { type: 'alphabetical', fallback: false }, orderDirection: 'asc', otherBucket: true, missingBucket: false, parentFormat: { id: 'terms' } },
-});
+const terms = (field: string, label: string, size: number): LensColumn => topValues(field, 'string', size, { type: 'alphabetical', fallback: false }, label);
 
-const average = (field: string, label: string): Record<string, unknown> => ({
-  label,
-  customLabel: true,
-  dataType: 'number',
-  operationType: 'average',
-  sourceField: field,
-  isBucketed: false,
-  scale: 'ratio',
-  params: { emptyAsNull: true },
-});
-
-function lensPanel(p: MetricPanel): Record<string, unknown> {
+function lensPanel(p: MetricPanel): LensPanelSpec {
   const layerId = `layer-${p.panelIndex}`;
-  const split = p.x === 'model.name' ? [] : ([['model', terms('model.name', 'Model', 10)]] as [string, Record<string, unknown>][]);
-  const columns: [string, Record<string, unknown>][] = [
-    ['x', terms(p.x, p.x === 'model.name' ? 'Model' : 'Version', 20)],
-    ...split,
-    ...p.metrics.map(([field, label], i): [string, Record<string, unknown>] => [`m${i}`, average(field, label)]),
-  ];
+  const split: [string, LensColumn][] = p.x === 'model.name' ? [] : [['model', terms('model.name', 'Model', 10)]];
   const layer = {
     layerId,
     layerType: 'data',
@@ -148,80 +90,51 @@ function lensPanel(p: MetricPanel): Record<string, unknown> {
     ...(split.length > 0 ? { splitAccessor: 'model' } : {}),
   };
   return {
-    version: PANEL_VERSION,
-    type: 'lens',
     panelIndex: p.panelIndex,
-    gridData: { ...p.gridData, i: p.panelIndex },
     title: p.title,
-    embeddableConfig: {
-      enhancements: {},
-      attributes: {
-        title: p.title,
-        description: '',
-        visualizationType: 'lnsXY',
-        type: 'lens',
-        references: [{ type: 'index-pattern', id: EXPERIMENTS_DATA_VIEW_ID, name: `indexpattern-datasource-layer-${layerId}` }],
-        state: {
-          visualization: {
-            legend: { isVisible: true, position: 'right' },
-            valueLabels: 'hide',
-            fittingFunction: 'None',
-            preferredSeriesType: 'bar',
-            axisTitlesVisibilitySettings: { x: true, yLeft: true, yRight: true },
-            tickLabelsVisibilitySettings: { x: true, yLeft: true, yRight: true },
-            gridlinesVisibilitySettings: { x: true, yLeft: true, yRight: true },
-            layers: [layer],
-          },
-          query: { query: '', language: 'kuery' },
-          filters: [],
-          datasourceStates: {
-            formBased: { layers: { [layerId]: { columnOrder: columns.map(([id]) => id), columns: Object.fromEntries(columns), incompleteColumns: {} } } },
-          },
-          internalReferences: [],
-          adHocDataViews: {},
-        },
-      },
-    },
-  };
-}
-
-function dashboard(): SavedObject {
-  const panels = [
-    ...EXPERIMENT_PANELS.map(lensPanel),
-    {
-      version: PANEL_VERSION,
-      type: 'search',
-      panelIndex: SEARCH_PANEL.panelIndex,
-      gridData: { ...SEARCH_PANEL.gridData, i: SEARCH_PANEL.panelIndex },
-      title: SEARCH_PANEL.title,
-      panelRefName: `panel_${SEARCH_PANEL.panelIndex}`,
-      embeddableConfig: { enhancements: {} },
-    },
-  ];
-  return {
-    type: 'dashboard',
-    id: EXPERIMENTS_DASHBOARD_ID,
-    attributes: {
-      title: 'recoscope: model quality',
-      description: 'Offline evaluations (npm run evaluate, reco-experiments*): metrics at k per model and code version, and every run.',
-      panelsJSON: JSON.stringify(panels),
-      optionsJSON: JSON.stringify({ useMargins: true, syncColors: false, syncCursor: true, syncTooltips: false, hidePanelTitles: false }),
-      timeRestore: true,
-      timeFrom: 'now-30d',
-      timeTo: 'now',
-      refreshInterval: { pause: true, value: 0 },
-      kibanaSavedObjectMeta: { searchSourceJSON: JSON.stringify({ query: { query: '', language: 'kuery' }, filter: [] }) },
-    },
-    references: [
-      ...EXPERIMENT_PANELS.map((p) => ({ type: 'index-pattern', id: EXPERIMENTS_DATA_VIEW_ID, name: `${p.panelIndex}:indexpattern-datasource-layer-layer-${p.panelIndex}` })),
-      { type: 'search', id: EXPERIMENTS_SEARCH_ID, name: `${SEARCH_PANEL.panelIndex}:panel_${SEARCH_PANEL.panelIndex}` },
+    gridData: p.gridData,
+    visualizationType: 'lnsXY',
+    query: '',
+    layerId,
+    columns: [
+      ['x', terms(p.x, p.x === 'model.name' ? 'Model' : 'Version', 20)],
+      ...split,
+      ...p.metrics.map(([field, label], i): [string, LensColumn] => [`m${i}`, average(field, label)]),
     ],
-    coreMigrationVersion: CORE_MIGRATION_VERSION,
-    typeMigrationVersion: '8.7.0',
+    visualization: xyVisualizationOf([layer], 'bar', { xAxisTitle: true }),
   };
 }
 
 /** The experiment objects, referenced ones first. */
 export function experimentsSavedObjects(): SavedObject[] {
-  return [dataView(), runsSearch(), dashboard()];
+  return [
+    dataViewObject({
+      id: EXPERIMENTS_DATA_VIEW_ID,
+      title: `${EXPERIMENTS_INDEX}*`,
+      name: 'recoscope model evaluations',
+      timeFieldName: '@timestamp',
+      fieldFormats: { 'artifact.bytes': { id: 'bytes', params: {} } },
+    }),
+    savedSearchObject(
+      {
+        id: EXPERIMENTS_SEARCH_ID,
+        title: 'recoscope: evaluation runs',
+        description: 'One row per model run of npm run evaluate: metrics at k, training time, artifact size, dataset, code version.',
+        query: '',
+        columns: EXPERIMENT_RUN_COLUMNS,
+        sort: [['@timestamp', 'desc']],
+      },
+      EXPERIMENTS_DATA_VIEW_ID,
+    ),
+    dashboardObject({
+      id: EXPERIMENTS_DASHBOARD_ID,
+      title: 'recoscope: model quality',
+      description: 'Offline evaluations (npm run evaluate, reco-experiments*): metrics at k per model and code version, and every run.',
+      dataViewId: EXPERIMENTS_DATA_VIEW_ID,
+      lensPanels: EXPERIMENT_PANELS.map(lensPanel),
+      searchPanels: [SEARCH_PANEL],
+      options: { useMargins: true, syncColors: false, syncCursor: true, syncTooltips: false, hidePanelTitles: false },
+      time: { from: 'now-30d', to: 'now', refreshMs: 0, paused: true },
+    }),
+  ];
 }

@@ -110,7 +110,7 @@ export function savedSearchObject(spec: SavedSearchSpec, dataViewId: string): Sa
 export interface LensColumn {
   label: string;
   dataType: 'number' | 'string' | 'date' | 'boolean';
-  operationType: 'count' | 'percentile' | 'terms' | 'date_histogram' | 'filters';
+  operationType: 'count' | 'average' | 'percentile' | 'terms' | 'date_histogram' | 'filters';
   isBucketed: boolean;
   scale: 'ratio' | 'ordinal' | 'interval';
   sourceField?: string;
@@ -124,6 +124,17 @@ export const count = (label: string): LensColumn => ({
   dataType: 'number',
   operationType: 'count',
   sourceField: '___records___',
+  isBucketed: false,
+  scale: 'ratio',
+  params: { emptyAsNull: true },
+});
+
+export const average = (field: string, label: string): LensColumn => ({
+  label,
+  customLabel: true,
+  dataType: 'number',
+  operationType: 'average',
+  sourceField: field,
   isBucketed: false,
   scale: 'ratio',
   params: { emptyAsNull: true },
@@ -200,16 +211,21 @@ export interface LensPanelSpec {
   visualization: Record<string, unknown>;
 }
 
-export const xyVisualization = (layer: Record<string, unknown>, seriesType: string): Record<string, unknown> => ({
+/** An XY chart's visualization state with the given (complete) layers. */
+export const xyVisualizationOf = (layers: Record<string, unknown>[], seriesType: string, options: { xAxisTitle: boolean }): Record<string, unknown> => ({
   legend: { isVisible: true, position: 'right' },
   valueLabels: 'hide',
   fittingFunction: 'None',
   preferredSeriesType: seriesType,
-  axisTitlesVisibilitySettings: { x: false, yLeft: true, yRight: true },
+  axisTitlesVisibilitySettings: { x: options.xAxisTitle, yLeft: true, yRight: true },
   tickLabelsVisibilitySettings: { x: true, yLeft: true, yRight: true },
   gridlinesVisibilitySettings: { x: true, yLeft: true, yRight: true },
-  layers: [{ layerType: 'data', seriesType, ...layer }],
+  layers,
 });
+
+/** An XY chart with one data layer of `seriesType` and no x axis title. */
+export const xyVisualization = (layer: Record<string, unknown>, seriesType: string): Record<string, unknown> =>
+  xyVisualizationOf([{ layerType: 'data', seriesType, ...layer }], seriesType, { xAxisTitle: false });
 
 /** A saved search shown on a dashboard, by reference. */
 export interface SearchPanelSpec {
@@ -228,18 +244,20 @@ export interface DashboardSpec {
   lensPanels: LensPanelSpec[];
   searchPanels: SearchPanelSpec[];
   options: Record<string, unknown>;
-  time: { from: string; to: string; refreshMs: number };
+  /** Auto-refresh every refreshMs; `paused` (default false) stores it switched off. */
+  time: { from: string; to: string; refreshMs: number; paused?: boolean };
 }
 
 const layerRefName = (layerId: string): string => `indexpattern-datasource-layer-${layerId}`;
 
+/** What every dashboard panel starts with (in Kibana's key order). */
+function panelHead(type: 'lens' | 'search', spec: { panelIndex: string; title: string; gridData: LensPanelSpec['gridData'] }): Record<string, unknown> {
+  return { version: PANEL_VERSION, type, panelIndex: spec.panelIndex, gridData: { ...spec.gridData, i: spec.panelIndex }, title: spec.title };
+}
+
 function lensPanel(spec: LensPanelSpec, dataViewId: string): Record<string, unknown> {
   return {
-    version: PANEL_VERSION,
-    type: 'lens',
-    panelIndex: spec.panelIndex,
-    gridData: { ...spec.gridData, i: spec.panelIndex },
-    title: spec.title,
+    ...panelHead('lens', spec),
     embeddableConfig: {
       enhancements: {},
       attributes: {
@@ -273,11 +291,7 @@ function lensPanel(spec: LensPanelSpec, dataViewId: string): Record<string, unkn
 
 function searchPanel(spec: SearchPanelSpec): Record<string, unknown> {
   return {
-    version: PANEL_VERSION,
-    type: 'search',
-    panelIndex: spec.panelIndex,
-    gridData: { ...spec.gridData, i: spec.panelIndex },
-    title: spec.title,
+    ...panelHead('search', spec),
     panelRefName: `panel_${spec.panelIndex}`,
     embeddableConfig: { enhancements: {} },
   };
@@ -296,7 +310,7 @@ export function dashboardObject(spec: DashboardSpec): SavedObject {
       timeRestore: true,
       timeFrom: spec.time.from,
       timeTo: spec.time.to,
-      refreshInterval: { pause: false, value: spec.time.refreshMs },
+      refreshInterval: { pause: spec.time.paused ?? false, value: spec.time.refreshMs },
       kibanaSavedObjectMeta: { searchSourceJSON: JSON.stringify({ query: { query: '', language: 'kuery' }, filter: [] }) },
     },
     references: [

@@ -10,11 +10,10 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { describeElasticsearchError, createElasticsearchClient, elasticsearchSettings } from '../elk/client';
-import { ConfigError, loadConfig } from '../src/config';
 import { EXPERIMENTS_INDEX } from '../src/contracts';
 import { loadDataset } from '../src/data/datasets';
-import type { ModelName } from '../src/models/catalog';
-import { MODEL_NAMES, parseModelList } from '../src/models/catalog';
+import { MODEL_NAMES } from '../src/models/catalog';
+import { configWithDataset, modelsOption } from '../src/cli/dataset-options';
 import { displayPath, parseCommandLine, runCli, UsageError } from '../src/cli/usage';
 import { indexRuns } from './elasticsearch';
 import { evaluate } from './evaluate';
@@ -92,22 +91,8 @@ async function main(): Promise<number> {
     split = { kind: 'fraction', fraction };
   }
   const k = values.k === undefined ? 10 : positiveInt('k', values.k);
-  let models: ModelName[] = [...MODEL_NAMES];
-  if (values.models !== undefined) {
-    try {
-      models = parseModelList(values.models);
-    } catch (err) {
-      throw new UsageError(`--models: ${(err as Error).message}`);
-    }
-  }
-  let config;
-  try {
-    config = loadConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) throw new UsageError(err.message);
-    throw err;
-  }
-  if (values.dataset !== undefined) config.dataset.source = values.dataset;
+  const models = modelsOption(values.models);
+  const config = configWithDataset(values.dataset);
   // Read before the (long) run so a bad URL fails at once.
   let mlflow;
   try {

@@ -5,13 +5,10 @@
  * table and writes the JSON summary (default loadtest/results/<scenario>-<timestamp>.json).
  * Exit codes: 0 done, 1 the run failed (unreachable target, nothing succeeded), 2 bad usage.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
 import autocannon from 'autocannon';
-import { displayPath, parseCommandLine, runCli, UsageError } from '../src/cli/usage';
-import { PROJECT_ROOT } from '../src/paths';
+import { displayPath, runCli, UsageError } from '../src/cli/usage';
 import { runLoadDetailed } from './load';
-import { LOAD_FLAGS, onInterrupt, fileTimestamp, flagOrEnv, selectScenario } from './options';
+import { LOAD_FLAGS, onInterrupt, flagOrEnv, selectScenario, summaryFile, toolCommandLine, writeSummary } from './options';
 import { needsApiKey } from './scenarios';
 
 const USAGE = `usage: npm run load -- <scenario> [options]
@@ -31,21 +28,9 @@ const USAGE = `usage: npm run load -- <scenario> [options]
 `;
 
 async function main(): Promise<number> {
-  const { values, positionals } = parseCommandLine({
-    args: process.argv.slice(2),
-    allowPositionals: true,
-    options: {
-      ...LOAD_FLAGS,
-      url: { type: 'string' },
-      key: { type: 'string' },
-      out: { type: 'string', short: 'o' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-  if (values.help === true) {
-    process.stdout.write(USAGE);
-    return 0;
-  }
+  const line = toolCommandLine(USAGE, { ...LOAD_FLAGS, url: { type: 'string' }, key: { type: 'string' }, out: { type: 'string', short: 'o' } }, true);
+  if (line === undefined) return 0;
+  const { values, positionals } = line;
   const env = process.env;
   const { scenario, settings } = selectScenario(values, positionals, env);
   const url = flagOrEnv(values, 'url', 'LOAD_URL', env) ?? 'http://127.0.0.1:8080';
@@ -53,9 +38,7 @@ async function main(): Promise<number> {
   if (apiKey === undefined && needsApiKey(scenario)) {
     throw new UsageError(`scenario '${scenario.name}' needs the service's API key: pass --key or set API_KEY`, { showUsage: false });
   }
-  const out = resolve(
-    flagOrEnv(values, 'out', 'LOAD_OUT', env) ?? join(PROJECT_ROOT, 'loadtest', 'results', `${scenario.name}-${fileTimestamp()}.json`),
-  );
+  const out = summaryFile(flagOrEnv(values, 'out', 'LOAD_OUT', env), scenario.name);
 
   const interrupt = onInterrupt();
 
@@ -71,8 +54,7 @@ async function main(): Promise<number> {
     signal: interrupt,
   });
   process.stdout.write(autocannon.printResult(result, { renderResultsTable: true, renderLatencyTable: false }));
-  mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(out, `${JSON.stringify(summary, null, 2)}\n`);
+  writeSummary(out, summary);
   process.stdout.write(
     `\n${scenario.name}: ${summary.rps} req/s, p50 ${summary.latencyMs.p50} ms, p90 ${summary.latencyMs.p90} ms, p99 ${summary.latencyMs.p99} ms, ` +
       `${summary.errors} errors, ${summary.timeouts} timeouts, ${summary.non2xx} non-2xx of ${summary.totalRequests}\n` +

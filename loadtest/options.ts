@@ -2,8 +2,11 @@
  * The load settings every entry point shares (load CLI, profiler): command-line flags
  * (node:util parseArgs) over environment variables over the scenario file's defaults.
  */
-import type { ParseArgsConfig } from 'node:util';
-import { UsageError } from '../src/cli/usage';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import type { parseArgs, ParseArgsConfig } from 'node:util';
+import { parseCommandLine, UsageError } from '../src/cli/usage';
+import { PROJECT_ROOT } from '../src/paths';
 import type { LoadShape } from './load';
 import {
   DEFAULT_SCENARIOS_FILE,
@@ -111,6 +114,41 @@ export function selectScenario(
 }
 
 /** A compact UTC timestamp for file names: 20261123T101251Z. */
+const HELP_FLAG = { help: { type: 'boolean', short: 'h' } } as const satisfies NonNullable<ParseArgsConfig['options']>;
+
+type ToolCommandLine<O extends NonNullable<ParseArgsConfig['options']>, P extends boolean> = ReturnType<
+  typeof parseArgs<{ args: string[]; allowPositionals: P; options: O & typeof HELP_FLAG }>
+>;
+
+/**
+ * A load tool's command line (process.argv) with its `options` plus -h/--help; undefined when
+ * help was asked for, after printing `usage` to stdout (the caller then exits 0).
+ */
+export function toolCommandLine<O extends NonNullable<ParseArgsConfig['options']>, P extends boolean>(
+  usage: string,
+  options: O,
+  allowPositionals: P,
+): ToolCommandLine<O, P> | undefined {
+  const parsed = parseCommandLine({ args: process.argv.slice(2), allowPositionals, options: { ...options, ...HELP_FLAG } });
+  // parseArgs' value types stay unresolved inside this generic; --help is there by HELP_FLAG.
+  if ((parsed.values as { help?: boolean }).help === true) {
+    process.stdout.write(usage);
+    return undefined;
+  }
+  return parsed;
+}
+
+/** Where a run's JSON summary goes: `out` when given, else loadtest/results/<name>-<time>.json. */
+export function summaryFile(out: string | undefined, name: string): string {
+  return resolve(out ?? join(PROJECT_ROOT, 'loadtest', 'results', `${name}-${fileTimestamp()}.json`));
+}
+
+/** Writes a run's JSON summary (pretty, newline-terminated), creating its folder. */
+export function writeSummary(file: string, summary: unknown): void {
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, `${JSON.stringify(summary, null, 2)}\n`);
+}
+
 export function fileTimestamp(date: Date = new Date()): string {
   return date.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
 }

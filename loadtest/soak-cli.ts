@@ -4,11 +4,8 @@
  * the JSON summary (every sample included) goes to loadtest/results/soak-<time>.json.
  * Exit codes: 0 passed, 1 failed (or could not run), 2 bad usage.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { displayPath, parseCommandLine, runCli, UsageError } from '../src/cli/usage';
-import { PROJECT_ROOT } from '../src/paths';
-import { fileTimestamp, onInterrupt } from './options';
+import { displayPath, runCli, UsageError } from '../src/cli/usage';
+import { onInterrupt, summaryFile, toolCommandLine, writeSummary } from './options';
 import { runSoak, type SoakSummary } from './soak';
 import type { SoakSample } from './soak-probe';
 import { DEFAULT_SCENARIOS_FILE, getScenario, loadScenarioFile } from './scenarios';
@@ -42,9 +39,9 @@ function parseNumber(text: string | undefined, fallback: number, flag: string, c
 const mb = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 
 async function main(): Promise<number> {
-  const { values } = parseCommandLine({
-    args: process.argv.slice(2),
-    options: {
+  const line = toolCommandLine(
+    USAGE,
+    {
       minutes: { type: 'string' },
       rate: { type: 'string' },
       connections: { type: 'string', short: 'c' },
@@ -54,13 +51,11 @@ async function main(): Promise<number> {
       scenario: { type: 'string' },
       seed: { type: 'string' },
       out: { type: 'string', short: 'o' },
-      help: { type: 'boolean', short: 'h' },
     },
-  });
-  if (values.help === true) {
-    process.stdout.write(USAGE);
-    return 0;
-  }
+    false,
+  );
+  if (line === undefined) return 0;
+  const { values } = line;
   const minutes = parseNumber(values.minutes, 2, '--minutes', (n) => n > 0 && n <= 60, 'minutes in (0, 60]');
   const rate = parseNumber(values.rate, 200, '--rate', (n) => Number.isInteger(n) && n >= 1 && n <= 100_000, 'an integer in [1, 100000]');
   const connections = parseNumber(values.connections, 10, '--connections', (n) => Number.isInteger(n) && n >= 1 && n <= 1000, 'an integer in [1, 1000]');
@@ -74,7 +69,7 @@ async function main(): Promise<number> {
   const serviceEnv: Record<string, string> = {};
   for (const [name, value] of Object.entries(process.env)) if (PASSED_THROUGH.test(name) && value !== undefined && value !== '') serviceEnv[name] = value;
   const knownUsers = Number(serviceEnv.SYNTHETIC_USERS ?? file.defaults.knownUsers);
-  const out = resolve(values.out ?? join(PROJECT_ROOT, 'loadtest', 'results', `soak-${fileTimestamp()}.json`));
+  const out = summaryFile(values.out, 'soak');
 
   process.stdout.write(
     `soak: ${scenario.name} at ${rate} req/s over ${connections} connections, ${warmupSeconds} s warm-up + ${minutes} min, ` +
@@ -102,8 +97,7 @@ async function main(): Promise<number> {
     signal: onInterrupt(),
     onSample,
   });
-  mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(out, `${JSON.stringify(summary, null, 2)}\n`);
+  writeSummary(out, summary);
   const l = summary.load;
   const classes = Object.entries(summary.statusClasses)
     .map(([cls, n]) => `${n} ${cls}`)

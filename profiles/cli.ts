@@ -8,8 +8,8 @@
  * Exit codes: 0 done, 1 the run failed (one line on stderr says why), 2 bad usage.
  */
 import { resolve } from 'node:path';
-import { displayPath, parseCommandLine, runCli, UsageError } from '../src/cli/usage';
-import { LOAD_FLAGS, onInterrupt, flagOrEnv, selectScenario } from '../loadtest/options';
+import { displayPath, runCli, UsageError } from '../src/cli/usage';
+import { LOAD_FLAGS, onInterrupt, flagOrEnv, selectScenario, toolCommandLine } from '../loadtest/options';
 import { busyFrames, idleShare } from './folded';
 import { pct, renderTopTable } from './report';
 import { profileScenario } from './run';
@@ -38,23 +38,20 @@ function parsePositiveInt(text: string | undefined, what: string, fallback: numb
 }
 
 async function main(): Promise<number> {
-  const { values, positionals } = parseCommandLine({
-    args: process.argv.slice(2),
-    allowPositionals: true,
-    options: {
+  const line = toolCommandLine(
+    USAGE,
+    {
       ...LOAD_FLAGS,
       port: { type: 'string' },
       'profiles-dir': { type: 'string' },
       top: { type: 'string' },
       'keep-raw': { type: 'boolean' },
       'start-timeout': { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
     },
-  });
-  if (values.help === true) {
-    process.stdout.write(USAGE);
-    return 0;
-  }
+    true,
+  );
+  if (line === undefined) return 0;
+  const { values, positionals } = line;
   const env = process.env;
   const { scenariosFile, scenario, settings: load } = selectScenario(values, positionals, env);
   const port = parsePositiveInt(flagOrEnv(values, 'port', 'PROFILE_PORT', env), '--port', undefined);

@@ -18,27 +18,13 @@ FILEBEAT_CONFIG="${FILEBEAT_CONFIG:-$PROJECT_ROOT/filebeat/filebeat.yml}"
 filebeat_install() {
   if [ -x "$FILEBEAT_BIN" ]; then log "filebeat: $FILEBEAT_VERSION cached at $FILEBEAT_BIN"; return 0; fi
   command -v go >/dev/null || die "filebeat: go is needed to build Filebeat"
-  local out dir src t0
+  local src t0
   t0=$(date +%s)
-  log "filebeat: downloading $FILEBEAT_MODULE@v$FILEBEAT_VERSION through $(go env GOPROXY)"
-  out="$(cd "$STACK_CACHE_DIR" && GOFLAGS=-mod=mod go mod download -json "$FILEBEAT_MODULE@v$FILEBEAT_VERSION")" \
-    || die "filebeat: go mod download failed: $out"
-  dir="$(printf '%s\n' "$out" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p')"
-  if [ -z "$dir" ] || [ ! -d "$dir" ]; then die "filebeat: no module dir in: $out"; fi
-  # The module cache is read-only; a writable copy lets the build use the module's own go.mod
-  # (with its replace directives) as the main module.
   src="$STACK_CACHE_DIR/filebeat-src-$FILEBEAT_VERSION"
-  rm -rf "$src"; cp -r "$dir" "$src"; chmod -R u+w "$src"
-  mkdir -p "$(dirname "$FILEBEAT_BIN")"
+  go_module_copy filebeat "$FILEBEAT_MODULE" "$FILEBEAT_VERSION" "$src"
   log "filebeat: building (first build downloads the dependencies and compiles for several minutes)"
-  # CGO off: a static binary; the only cgo user (journald input) is not needed here.
-  # GOTOOLCHAIN=local: build with the installed Go instead of fetching the go.mod's one.
-  if ! (cd "$src" && CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS=-mod=mod \
-        go build -trimpath -ldflags "-s -w" -o "$FILEBEAT_BIN.tmp" ./filebeat); then
-    die "filebeat: go build failed in $src (kept for inspection)"
-  fi
-  mv "$FILEBEAT_BIN.tmp" "$FILEBEAT_BIN"
-  rm -rf "$src"   # only the binary is cached; Go keeps its module and build caches itself
+  # Static (CGO off): the only cgo user (journald input) is not needed here. No time limit.
+  go_build_module filebeat "$src" "$FILEBEAT_BIN" "" -ldflags "-s -w" ./filebeat
   log "filebeat: built $FILEBEAT_BIN in $(( $(date +%s) - t0 ))s"
 }
 

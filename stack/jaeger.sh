@@ -43,48 +43,30 @@ _jaeger_env() {
 jaeger_install() {
   if [ -x "$JAEGER_BIN" ]; then log "jaeger: $JAEGER_VERSION cached at $JAEGER_BIN"; return 0; fi
   command -v go >/dev/null || die "jaeger: go is needed to build Jaeger"
-  local out dir src t0 v2
+  local src t0 v2
   t0=$(date +%s)
-  log "jaeger: downloading $JAEGER_MODULE@v$JAEGER_VERSION through $(go env GOPROXY)"
-  out="$(cd "$STACK_CACHE_DIR" && GOFLAGS=-mod=mod go mod download -json "$JAEGER_MODULE@v$JAEGER_VERSION" 2>&1)" \
-    || die "jaeger: go mod download failed: $out"
-  dir="$(printf '%s\n' "$out" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p')"
-  if [ -z "$dir" ] || [ ! -d "$dir" ]; then die "jaeger: no module dir in: $out"; fi
-  # The v2 release number that goes with this module tag, for `jaeger version`.
-  v2="$(sed -n "s/^v$JAEGER_VERSION \/ \(v2\.[0-9.]*\) .*/\1/p" "$dir/CHANGELOG.md" | head -n1)"
   src="$STACK_CACHE_DIR/jaeger-src-$JAEGER_VERSION"
-  rm -rf "$src"; cp -r "$dir" "$src"; chmod -R u+w "$src"
-  mkdir -p "$(dirname "$JAEGER_BIN")"
+  go_module_copy jaeger "$JAEGER_MODULE" "$JAEGER_VERSION" "$src"
+  # The v2 release number that goes with this module tag, for `jaeger version`.
+  v2="$(sed -n "s/^v$JAEGER_VERSION \/ \(v2\.[0-9.]*\) .*/\1/p" "$src/CHANGELOG.md" | head -n1)"
   log "jaeger: building cmd/jaeger (v2 ${v2:-unknown}); the first build downloads the dependencies and compiles for many minutes"
-  # CGO off: a static binary. GOTOOLCHAIN=local: the installed Go, not the go.mod's toolchain.
   # -ldflags -X: the version fields Jaeger's Makefile sets (internal/version).
-  if ! (cd "$src" && CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS=-mod=mod timeout "${JAEGER_BUILD_TIMEOUT:-2400}" \
-        go build -trimpath -o "$JAEGER_BIN.tmp" \
-          -ldflags "-s -w -X $JAEGER_MODULE/internal/version.latestVersion=${v2:-v$JAEGER_VERSION} -X $JAEGER_MODULE/internal/version.date=$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
-          ./cmd/jaeger); then
-    die "jaeger: go build failed in $src (kept for inspection)"
-  fi
-  mv "$JAEGER_BIN.tmp" "$JAEGER_BIN"
-  rm -rf "$src"   # only the binary is cached; Go keeps its module and build caches itself
+  go_build_module jaeger "$src" "$JAEGER_BIN" "${JAEGER_BUILD_TIMEOUT:-2400}" \
+    -ldflags "-s -w -X $JAEGER_MODULE/internal/version.latestVersion=${v2:-v$JAEGER_VERSION} -X $JAEGER_MODULE/internal/version.date=$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
+    ./cmd/jaeger
   log "jaeger: built $JAEGER_BIN in $(( $(date +%s) - t0 ))s"
 }
 
 jaeger_start() {
-  local p logf health
+  local p health
   if p="$(read_pid jaeger)"; then log "jaeger: already running (pid $p)"; return 0; fi
   [ -x "$JAEGER_BIN" ] || die "jaeger: not built, run: stack/stack.sh install jaeger"
   _jaeger_env
-  logf="$STACK_RUN_DIR/jaeger.log"
-  # setsid: own process group, so stop_pid's group kill reaches only Jaeger.
-  setsid "$JAEGER_BIN" --config "$JAEGER_CONFIG" > "$logf" 2>&1 < /dev/null &
-  echo $! > "$STACK_RUN_DIR/jaeger.pid"
+  : > "$STACK_RUN_DIR/jaeger.log"
+  start_background jaeger "$JAEGER_BIN" --config "$JAEGER_CONFIG"
   # Ready = the query API answers (it is the last extension to start listening).
   health="http://$JAEGER_HOST:$JAEGER_QUERY_PORT/api/services"
-  if ! wait_http "$health" "${JAEGER_START_TIMEOUT:-60}"; then
-    tail -n 30 "$logf" >&2
-    stop_pid jaeger 5
-    die "jaeger: query API not answering at $health (log: $logf)"
-  fi
+  wait_healthy jaeger jaeger "$health" "${JAEGER_START_TIMEOUT:-60}" "query API not answering"
   log "jaeger: up (pid $(cat "$STACK_RUN_DIR/jaeger.pid")), OTLP gRPC $JAEGER_HOST:$JAEGER_OTLP_GRPC_PORT, OTLP/HTTP $JAEGER_HOST:$JAEGER_OTLP_HTTP_PORT, query http://$JAEGER_HOST:$JAEGER_QUERY_PORT"
 }
 
@@ -94,17 +76,8 @@ jaeger_stop() { stop_pid jaeger 20; }
 jaeger_reset() { rm -f "$STACK_RUN_DIR/jaeger.log"; }
 
 jaeger_status() {
-  local p
   _jaeger_env
-  if p="$(read_pid jaeger)"; then
-    if http_probe -fsS -o /dev/null "http://$JAEGER_HOST:$JAEGER_QUERY_PORT/api/services" 2>/dev/null; then
-      log "jaeger: running (pid $p), query API answering"
-    else
-      log "jaeger: running (pid $p), query API NOT answering"; return 1
-    fi
-  else
-    log "jaeger: stopped"; return 1
-  fi
+  report_status jaeger jaeger "http://$JAEGER_HOST:$JAEGER_QUERY_PORT/api/services" "query API answering" "query API NOT answering"
 }
 
 jaeger_version() {

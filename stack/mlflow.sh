@@ -33,13 +33,7 @@ mlflow_install() {
   py="${PYTHON:-python3}"
   command -v "$py" >/dev/null 2>&1 || die "mlflow: '$py' is not on PATH (needed for the virtualenv)"
   "$py" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else 1)' || die "mlflow: $py is older than 3.10"
-  rm -rf "$venv"
-  log "mlflow: installing mlflow==$version from PyPI into $venv (a few minutes the first time)"
-  "$py" -m venv "$venv" || die "mlflow: python3 -m venv failed (Debian: apt-get install python3-venv)"
-  if ! "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "mlflow==$version" > "$venv/install.log" 2>&1; then
-    tail -n 30 "$venv/install.log" >&2
-    die "mlflow: pip install mlflow==$version failed (log: $venv/install.log)"
-  fi
+  venv_install mlflow "$venv" "$py" "mlflow==$version"
   echo "$version" > "$venv/.installed"
   log "mlflow: installed $("$venv/bin/python" -m mlflow --version 2>/dev/null)"
 }
@@ -47,43 +41,25 @@ mlflow_install() {
 mlflow_reset() { rm -rf "${STACK_RUN_DIR:?}/$(_mlflow_name)"; }
 
 mlflow_start() {
-  local name venv data logf p url
+  local name venv data p url
   name="$(_mlflow_name)"
   venv="$(_mlflow_venv)"
   [ "$(cat "$venv/.installed" 2>/dev/null)" = "$(mlflow_version)" ] || die "mlflow: not installed, run: stack/stack.sh install mlflow"
   if p="$(read_pid "$name")"; then log "mlflow: already running (pid $p)"; return 0; fi
   data="$STACK_RUN_DIR/$name"
   mkdir -p "$data/artifacts"
-  logf="$STACK_RUN_DIR/$name.log"
   url="$(_mlflow_url)"
-  # setsid: own process group, so stop_pid's group kill reaches uvicorn and its workers too.
+  : > "$STACK_RUN_DIR/$name.log"
+  # Its own process group: stop_pid's group kill reaches uvicorn and its workers too.
   # The job runner (huey consumers for MLflow's GenAI jobs) is not needed for tracking.
-  MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false setsid "$venv/bin/python" -m mlflow server \
+  start_background "$name" env MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false "$venv/bin/python" -m mlflow server \
     --backend-store-uri "sqlite:///$data/mlflow.db" \
     --default-artifact-root "$data/artifacts" \
-    --host "${MLFLOW_HOST:-127.0.0.1}" --port "${MLFLOW_PORT:-5000}" --workers 1 \
-    > "$logf" 2>&1 < /dev/null &
-  echo $! > "$STACK_RUN_DIR/$name.pid"
-  if ! wait_http "$url/health" "${MLFLOW_START_TIMEOUT:-180}"; then
-    tail -n 30 "$logf" >&2
-    stop_pid "$name" 5
-    die "mlflow: not healthy at $url/health (log: $logf)"
-  fi
+    --host "${MLFLOW_HOST:-127.0.0.1}" --port "${MLFLOW_PORT:-5000}" --workers 1
+  wait_healthy mlflow "$name" "$url/health" "${MLFLOW_START_TIMEOUT:-180}"
   log "mlflow: up (pid $(cat "$STACK_RUN_DIR/$name.pid")), $url, mlflow $(mlflow_version), sqlite $data/mlflow.db"
 }
 
 mlflow_stop() { stop_pid "$(_mlflow_name)" 20; }
 
-mlflow_status() {
-  local name p
-  name="$(_mlflow_name)"
-  if p="$(read_pid "$name")"; then
-    if http_probe -fsS -o /dev/null "$(_mlflow_url)/health" 2>/dev/null; then
-      log "mlflow: running (pid $p), healthy at $(_mlflow_url)"
-    else
-      log "mlflow: running (pid $p), NOT healthy"; return 1
-    fi
-  else
-    log "mlflow: stopped"; return 1
-  fi
-}
+mlflow_status() { report_status mlflow "$(_mlflow_name)" "$(_mlflow_url)/health" "healthy at $(_mlflow_url)"; }

@@ -105,30 +105,12 @@ otelcol_start() {
   mkdir -p "$(dirname "$OTELCOL_FILE_PATH")"
   logf="$STACK_RUN_DIR/$name.log"
   "$bin" validate "${config[@]}" > "$logf" 2>&1 || { cat "$logf" >&2; die "otelcol: invalid config ${config[*]}"; }
-  # setsid: own process group, so stop_pid's group kill reaches only the collector.
-  setsid "$bin" "${config[@]}" >> "$logf" 2>&1 < /dev/null &
-  echo $! > "$STACK_RUN_DIR/$name.pid"
+  start_background "$name" "$bin" "${config[@]}"
   health="http://$OTELCOL_HOST:$OTELCOL_HEALTH_PORT/"
-  if ! wait_http "$health" "${OTELCOL_START_TIMEOUT:-60}"; then
-    tail -n 30 "$logf" >&2
-    stop_pid "$name" 5
-    die "otelcol: not healthy at $health (log: $logf)"
-  fi
+  wait_healthy otelcol "$name" "$health" "${OTELCOL_START_TIMEOUT:-60}"
   log "otelcol: up (pid $(cat "$STACK_RUN_DIR/$name.pid")), OTLP/HTTP $OTELCOL_HOST:${OTELCOL_OTLP_HTTP_PORT:-4318}, spans -> $OTELCOL_FILE_PATH"
 }
 
 otelcol_stop() { stop_pid "$(_otelcol_name)" 20; }
 
-otelcol_status() {
-  local name p
-  name="$(_otelcol_name)"
-  if p="$(read_pid "$name")"; then
-    if http_probe -fsS -o /dev/null "http://${OTELCOL_HOST:-127.0.0.1}:${OTELCOL_HEALTH_PORT:-13133}/" 2>/dev/null; then
-      log "otelcol: running (pid $p), healthy"
-    else
-      log "otelcol: running (pid $p), NOT healthy"; return 1
-    fi
-  else
-    log "otelcol: stopped"; return 1
-  fi
-}
+otelcol_status() { report_status otelcol "$(_otelcol_name)" "http://${OTELCOL_HOST:-127.0.0.1}:${OTELCOL_HEALTH_PORT:-13133}/"; }

@@ -78,35 +78,16 @@ prometheus_start() {
     promtool check config "$config" > "$logf" 2>&1 || { cat "$logf" >&2; die "prometheus: invalid config $config"; }
   fi
   url="http://${PROMETHEUS_HOST:-127.0.0.1}:${PROMETHEUS_PORT:-9090}"
-  # setsid: own process group, so stop_pid's group kill reaches only Prometheus.
-  setsid "$bin" \
+  start_background "$name" "$bin" \
     --config.file="$config" \
     --storage.tsdb.path="$dir/data" \
     --web.listen-address="${PROMETHEUS_HOST:-127.0.0.1}:${PROMETHEUS_PORT:-9090}" \
     --web.enable-lifecycle \
-    --enable-feature=exemplar-storage \
-    >> "$logf" 2>&1 < /dev/null &
-  echo $! > "$STACK_RUN_DIR/$name.pid"
-  if ! wait_http "$url/-/ready" "${PROMETHEUS_START_TIMEOUT:-60}"; then
-    tail -n 30 "$logf" >&2
-    stop_pid "$name" 5
-    die "prometheus: not ready at $url (log: $logf)"
-  fi
+    --enable-feature=exemplar-storage
+  wait_healthy prometheus "$name" "$url/-/ready" "${PROMETHEUS_START_TIMEOUT:-60}" "not ready"
   log "prometheus: up (pid $(cat "$STACK_RUN_DIR/$name.pid")), $url, scraping ${PROMETHEUS_TARGETS:-127.0.0.1:9464}"
 }
 
 prometheus_stop() { stop_pid "$(_prometheus_name)" 20; }
 
-prometheus_status() {
-  local name p
-  name="$(_prometheus_name)"
-  if p="$(read_pid "$name")"; then
-    if http_probe -fsS -o /dev/null "http://${PROMETHEUS_HOST:-127.0.0.1}:${PROMETHEUS_PORT:-9090}/-/ready" 2>/dev/null; then
-      log "prometheus: running (pid $p), ready"
-    else
-      log "prometheus: running (pid $p), NOT ready"; return 1
-    fi
-  else
-    log "prometheus: stopped"; return 1
-  fi
-}
+prometheus_status() { report_status prometheus "$(_prometheus_name)" "http://${PROMETHEUS_HOST:-127.0.0.1}:${PROMETHEUS_PORT:-9090}/-/ready" ready "NOT ready"; }

@@ -27,10 +27,7 @@ schemathesis_install() {
       return 0
     fi
   fi
-  log "schemathesis: installing $SCHEMATHESIS_VERSION from PyPI into $venv"
-  "${SCHEMATHESIS_PYTHON:-python3}" -m venv "$venv" || die "schemathesis: python3 -m venv $venv failed"
-  "$venv/bin/pip" install --quiet "schemathesis==$SCHEMATHESIS_VERSION" \
-    || die "schemathesis: pip install schemathesis==$SCHEMATHESIS_VERSION failed"
+  venv_install schemathesis "$venv" "${SCHEMATHESIS_PYTHON:-python3}" "schemathesis==$SCHEMATHESIS_VERSION"
   log "schemathesis: $("$(schemathesis_bin)" --version)"
 }
 

@@ -7,14 +7,14 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { Config } from '../config';
-import { ConfigError, loadConfig } from '../config';
 import { loadDataset } from '../data/datasets';
 import { saveArtifact } from '../models/artifacts';
 import type { ModelName } from '../models/catalog';
-import { MODEL_NAMES, modelSpec, parseModelList } from '../models/catalog';
+import { MODEL_NAMES, modelSpec } from '../models/catalog';
 import { evaluationFor } from '../models/offline-quality';
 import { datasetInfo } from '../models/registry';
 import { trainModel } from '../models/training';
+import { configWithDataset, modelsOption } from './dataset-options';
 import { parseCommandLine, runCli, UsageError } from './usage';
 
 const USAGE = `usage: npm run train -- [--dataset <path|synthetic>] [--models ${MODEL_NAMES.join(',')}] [--out artifacts] [--evaluation runs/<id>.json]`;
@@ -33,24 +33,9 @@ function parse(argv: string[]): { config: Config; models: ModelName[]; evaluatio
     allowPositionals: false,
   });
   if (values.help === true) throw new UsageError('');
-  let config: Config;
-  try {
-    config = loadConfig();
-  } catch (err) {
-    // A bad environment variable: the same exit 2 and usage as a bad flag.
-    if (err instanceof ConfigError) throw new UsageError(err.message);
-    throw err;
-  }
-  if (values.dataset !== undefined) config.dataset.source = values.dataset;
+  const config = configWithDataset(values.dataset);
   if (values.out !== undefined) config.artifactsDir = values.out;
-  let models: ModelName[] = [...MODEL_NAMES];
-  if (values.models !== undefined) {
-    try {
-      models = parseModelList(values.models);
-    } catch (err) {
-      throw new UsageError(`--models: ${(err as Error).message}`);
-    }
-  }
+  const models = modelsOption(values.models);
   return { config, models, evaluation: values.evaluation };
 }
 

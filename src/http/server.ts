@@ -39,6 +39,12 @@ export async function listen(
   );
   server.on('clientError', onClientError);
   server.on('checkExpectation', onUnsupportedExpectation);
+  await listenOn(server, port, host);
+  return server;
+}
+
+/** Starts `server` listening; rejects with the listen error (EADDRINUSE, EACCES…). */
+export async function listenOn(server: Server, port: number, host: string): Promise<void> {
   await new Promise<void>((resolveListen, rejectListen) => {
     server.once('error', rejectListen);
     server.listen(port, host, () => {
@@ -46,7 +52,6 @@ export async function listen(
       resolveListen();
     });
   });
-  return server;
 }
 
 /** Node's own status for a parser-level failure (what it would answer without our handler). */

@@ -4,6 +4,7 @@
  * competes with /reco routing. Text format 0.0.4 or OpenMetrics by the Accept header.
  */
 import { createServer, type Server } from 'node:http';
+import { listenOn } from '../http/server';
 import { CONTENT_TYPES, wantsOpenMetrics, type ServiceMetrics } from './metrics';
 
 export const METRICS_PATH = '/metrics';
@@ -36,13 +37,7 @@ export async function listenMetrics(metrics: ServiceMetrics, port: number, host:
   });
   // Scrapes are short; idle keep-alive sockets must not hold a shutdown.
   server.keepAliveTimeout = 5_000;
-  await new Promise<void>((resolveListen, rejectListen) => {
-    server.once('error', rejectListen);
-    server.listen(port, host, () => {
-      server.off('error', rejectListen);
-      resolveListen();
-    });
-  });
+  await listenOn(server, port, host);
   return server;
 }
 

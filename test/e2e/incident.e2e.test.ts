@@ -17,30 +17,26 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import type { Client } from '@elastic/elasticsearch';
-import { createElasticsearchClient, LOGS_INDEX } from '../../elk/client';
+import { LOGS_INDEX } from '../../elk/client';
 import type { ErrorGroup } from '../../elk/error-groups';
-import { setupElk } from '../../elk/setup';
 import { ACCESS_DATASET, ROUTES } from '../../src/contracts';
 import { compiled, PROJECT_ROOT } from '../../src/paths';
 import { rawRequest } from '../helpers/http';
 import type { RunningService } from '../helpers/service';
 import {
-  collectorEnv,
   collectorOtlpUrl,
   events,
   isError,
-  jaegerEnv,
-  jaegerQueryUrl,
   requestTree,
   tag,
+  upTracePipeline,
   waitForJaegerTrace,
 } from './jaeger-helpers';
 import { rulesWithShortFor, startPrometheus, type TestPrometheus } from './prometheus-helpers';
-import { createStack, freePort, orphans, removeStack, sleep, stackDown, stackUp, stackVersions, startService, waitFor, type Component, type TestStack } from './stack';
+import { createStack, freePort, orphans, removeStack, sleep, stackDown, stackVersions, startService, waitFor, type Component, type TestStack } from './stack';
 
 const execFileAsync = promisify(execFile);
 const API_KEY = 'e2e-incident-key-0b9e55';
@@ -92,12 +88,7 @@ describe('incident walk: alert → error group → log → trace (and the exempl
 
   before(async () => {
     stack = await createStack('incident');
-    Object.assign(stack.env, await jaegerEnv(), await collectorEnv(stack.runDir));
-    jaeger = jaegerQueryUrl(stack.env);
-    await stackUp(['es'], stack.env);
-    es = createElasticsearchClient({ url: stack.esUrl });
-    await setupElk(es, join(PROJECT_ROOT, 'elk', 'index-templates'));
-    await stackUp(['jaeger', 'otelcol', 'filebeat'], stack.env);
+    ({ es, jaeger } = await upTracePipeline(stack));
     const metricsPort = await freePort();
     service = await startService(stack, {
       env: {

@@ -5,7 +5,12 @@
  * `tags`, span events as `logs` (the event name in the `event` field), the span kind as the
  * `span.kind` tag, an ERROR status as the `error` tag and `otel.status_code`.
  */
-import { freePort, waitFor } from './stack';
+import { join } from 'node:path';
+import type { Client } from '@elastic/elasticsearch';
+import { createElasticsearchClient } from '../../elk/client';
+import { setupElk } from '../../elk/setup';
+import { PROJECT_ROOT } from '../../src/paths';
+import { freePort, stackUp, waitFor, type TestStack } from './stack';
 
 export interface JaegerKeyValue {
   key: string;
@@ -134,4 +139,24 @@ export function requestTree(trace: JaegerTrace, route = '/reco/:model_name/:user
     stages.set(s.operationName, s);
   }
   return { server, route: routeSpan, stages };
+}
+
+/**
+ * Logs and traces for one test stack: Elasticsearch (index templates set up), Jaeger, the
+ * collector and Filebeat, on free ports (their variables added to `stack.env`). Returns the
+ * Elasticsearch client (closed again if a later step fails) and Jaeger's query URL.
+ */
+export async function upTracePipeline(stack: TestStack): Promise<{ es: Client; jaeger: string }> {
+  Object.assign(stack.env, await jaegerEnv(), await collectorEnv(stack.runDir));
+  const jaeger = jaegerQueryUrl(stack.env);
+  await stackUp(['es'], stack.env);
+  const es = createElasticsearchClient({ url: stack.esUrl });
+  try {
+    await setupElk(es, join(PROJECT_ROOT, 'elk', 'index-templates'));
+    await stackUp(['jaeger', 'otelcol', 'filebeat'], stack.env);
+  } catch (error) {
+    await es.close();
+    throw error;
+  }
+  return { es, jaeger };
 }

@@ -9,33 +9,28 @@
  * No timing is asserted: waits are bounded only so a broken run ends.
  */
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Client } from '@elastic/elasticsearch';
-import { createElasticsearchClient, LOGS_INDEX } from '../../elk/client';
+import { LOGS_INDEX } from '../../elk/client';
 import { DEFAULT_JAEGER_UI_URL, fieldFormats } from '../../elk/kibana-content';
 import { kibanaSavedObjects } from '../../elk/kibana-objects';
 import type { LogDocument } from '../../elk/log-search';
-import { setupElk } from '../../elk/setup';
 import { ACCESS_DATASET, ROUTES } from '../../src/contracts';
-import { PROJECT_ROOT } from '../../src/paths';
 import { rawRequest, type RawResponse } from '../helpers/http';
 import { field, type RunningService } from '../helpers/service';
 import {
-  collectorEnv,
   collectorOtlpUrl,
   events,
   fetchJaegerTrace,
   isError,
-  jaegerEnv,
-  jaegerQueryUrl,
   jaegerTraceApiUrl,
   requestTree,
   tag,
+  upTracePipeline,
   waitForJaegerTrace,
   type JaegerTrace,
 } from './jaeger-helpers';
-import { createStack, orphans, removeStack, stackDown, stackUp, stackVersions, startService, waitFor, type Component, type TestStack } from './stack';
+import { createStack, orphans, removeStack, stackDown, stackVersions, startService, waitFor, type Component, type TestStack } from './stack';
 
 const API_KEY = 'e2e-jaeger-key-7d41c2a9';
 const AUTH = { Authorization: `Bearer ${API_KEY}` };
@@ -60,12 +55,7 @@ describe('jaeger: service → collector → Jaeger, and from a log line to its t
 
   before(async () => {
     stack = await createStack('jaeger');
-    Object.assign(stack.env, await jaegerEnv(), await collectorEnv(stack.runDir));
-    jaeger = jaegerQueryUrl(stack.env);
-    await stackUp(['es'], stack.env);
-    es = createElasticsearchClient({ url: stack.esUrl });
-    await setupElk(es, join(PROJECT_ROOT, 'elk', 'index-templates'));
-    await stackUp(['jaeger', 'otelcol', 'filebeat'], stack.env);
+    ({ es, jaeger } = await upTracePipeline(stack));
     // Printed as TAP diagnostics by the test runner: the acceptance asks for the Jaeger version.
     console.log(`stack versions:\n${await stackVersions(COMPONENTS, stack.env)}`);
     service = await startService(stack, {

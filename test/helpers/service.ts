@@ -22,6 +22,26 @@ export const SMALL_DATASET_ENV: Record<string, string> = {
   SYNTHETIC_SEED: '7',
 };
 
+/**
+ * A test service's environment: only PATH and HOME from ours, 127.0.0.1:`port` (0: any free
+ * one), logs in `logDir`, no artifacts, the small dataset, then `extra` over all of it.
+ */
+export function serviceEnv(port: number, logDir: string, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? '',
+    HOME: process.env.HOME ?? '',
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    // No metrics listener unless a test asks for one on a free port: the default 9464 would
+    // collide between services (and with other test runs on the machine).
+    METRICS_PORT: '0',
+    LOG_DIR: logDir,
+    ARTIFACTS_DIR: join(logDir, 'no-artifacts'),
+    ...SMALL_DATASET_ENV,
+    ...extra,
+  };
+}
+
 export interface RunningService {
   url: string;
   child: ChildProcess;
@@ -44,19 +64,7 @@ export interface StartOptions {
 
 export async function startService(options: StartOptions = {}): Promise<RunningService> {
   const logDir = options.env?.LOG_DIR ?? mkdtempSync(join(tmpdir(), 'recoscope-logs-'));
-  const env: Record<string, string> = {
-    PATH: process.env.PATH ?? '',
-    HOME: process.env.HOME ?? '',
-    PORT: '0',
-    HOST: '127.0.0.1',
-    // No metrics listener unless a test asks for one on a free port: the default 9464 would
-    // collide between services (and with other test runs on the machine).
-    METRICS_PORT: '0',
-    LOG_DIR: logDir,
-    ARTIFACTS_DIR: join(logDir, 'no-artifacts'),
-    ...SMALL_DATASET_ENV,
-    ...options.env,
-  };
+  const env = serviceEnv(0, logDir, options.env);
   const timeoutMs = options.timeoutMs ?? 60_000;
   let started: ChildServer;
   try {

@@ -11,7 +11,7 @@ import autocannon from 'autocannon';
 import { freePort, probe } from '../../loadtest/child-server';
 import { ACCESS_DATASET } from '../../src/contracts';
 import { PROJECT_ROOT, SERVICE_MAIN_JS } from '../../src/paths';
-import { field, SMALL_DATASET_ENV, type LogRecord } from '../helpers/service';
+import { field, serviceEnv, type LogRecord } from '../helpers/service';
 
 export interface LoadHandle {
   /** 2xx answers received so far. */
@@ -164,18 +164,7 @@ export interface SpawnOptions {
 export async function spawnService(options: SpawnOptions): Promise<SpawnedService> {
   const logDir = options.logDir ?? mkdtempSync(join(tmpdir(), 'recoscope-durability-'));
   const port = await freePort();
-  const env: Record<string, string> = {
-    PATH: process.env.PATH ?? '',
-    HOME: process.env.HOME ?? '',
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    // No metrics listener: its fixed default port would collide between instances.
-    METRICS_PORT: '0',
-    LOG_DIR: logDir,
-    ARTIFACTS_DIR: join(logDir, 'no-artifacts'),
-    ...SMALL_DATASET_ENV,
-    ...options.env,
-  };
+  const env = serviceEnv(port, logDir, options.env);
   let stdoutPath: string | undefined;
   let stdoutFd: number | undefined;
   if (options.stdout === 'file') {
