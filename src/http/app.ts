@@ -2,6 +2,8 @@
 import express, { type Express } from 'express';
 import type { Logger } from 'winston';
 import type { ModelLookup } from '../models/types';
+import { ROUTES } from '../contracts';
+import { requestTracing, tracedRoute } from '../observability/tracing';
 import { accessLog } from './access-log';
 import { bearerCheck } from './auth';
 import { errorHandler, methodNotAllowedHandler, notFoundHandler } from './errors';
@@ -20,19 +22,24 @@ export function createApp({ models, apiKey, kRecs, logger }: AppOptions): Expres
   app.disable('etag');
   app.set('query parser', false);
 
+  // With tracing on, the request's server span comes first (its ids go into the access line).
+  const tracing = requestTracing();
+  if (tracing !== undefined) app.use(tracing);
   app.use(accessLog(logger));
 
   app
     .route('/health')
-    .get((_req, res) => {
-      res.json('I am alive');
-    })
-    .all(methodNotAllowedHandler);
+    .get(
+      tracedRoute(ROUTES.health, (_req, res) => {
+        res.json('I am alive');
+      }),
+    )
+    .all(tracedRoute(ROUTES.health, methodNotAllowedHandler));
 
   app
-    .route('/reco/:model_name/:user_id')
-    .get(recoHandler({ models, k: kRecs, isAuthorized: bearerCheck(apiKey) }))
-    .all(methodNotAllowedHandler);
+    .route(ROUTES.reco)
+    .get(tracedRoute(ROUTES.reco, recoHandler({ models, k: kRecs, isAuthorized: bearerCheck(apiKey) })))
+    .all(tracedRoute(ROUTES.reco, methodNotAllowedHandler));
 
   app.use(notFoundHandler);
   app.use(errorHandler);
