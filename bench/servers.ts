@@ -26,7 +26,7 @@ export const OBSERVABILITY_LABEL: Record<Observability, string> = {
   metrics: 'metrics',
   trace100: 'log+trace 100%',
   trace10: 'log+trace 10%',
-  all: 'log+metrics+trace 10%',
+  all: 'everything (log+metrics+trace 10%)',
 };
 
 export interface ModeParts {

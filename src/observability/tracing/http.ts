@@ -20,15 +20,12 @@
  */
 import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, TraceFlags, type Span } from '@opentelemetry/api';
 import {
-  ATTR_CLIENT_ADDRESS,
   ATTR_ERROR_TYPE,
   ATTR_HTTP_REQUEST_METHOD,
   ATTR_HTTP_RESPONSE_STATUS_CODE,
   ATTR_HTTP_ROUTE,
-  ATTR_NETWORK_PROTOCOL_VERSION,
   ATTR_URL_PATH,
   ATTR_URL_SCHEME,
-  ATTR_USER_AGENT_ORIGINAL,
 } from '@opentelemetry/semantic-conventions';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { TRACEPARENT_HEADER, TRACE_ID_HEADER } from '../../contracts';
@@ -57,17 +54,15 @@ export function requestTracing(): RequestHandler | undefined {
       next();
       return;
     }
+    // The semconv attributes a server span requires. Recommended ones the access line already
+    // carries (user agent, client address, protocol version) stay there, one click away by
+    // trace.id: every attribute is paid again in span creation and OTLP serialisation.
     const path = req.path;
     span.setAttributes({
       [ATTR_HTTP_REQUEST_METHOD]: req.method,
       [ATTR_URL_PATH]: path.length > MAX_PATH ? `${path.slice(0, MAX_PATH)}…` : path,
       [ATTR_URL_SCHEME]: 'http',
-      [ATTR_NETWORK_PROTOCOL_VERSION]: req.httpVersion,
     });
-    const userAgent = req.headers['user-agent'];
-    if (userAgent !== undefined) span.setAttribute(ATTR_USER_AGENT_ORIGINAL, userAgent);
-    const clientAddress = req.socket.remoteAddress;
-    if (clientAddress !== undefined) span.setAttribute(ATTR_CLIENT_ADDRESS, clientAddress);
     const request: RequestTrace = { span, errorTyped: false };
     res.once('close', () => endServerSpan(request, res));
     context.with(trace.setSpan(parent, span).setValue(REQUEST_TRACE, request), next);
