@@ -15,6 +15,7 @@
  */
 
 import { ACCESS_DATASET, LOGS_DATA_VIEW_PATTERN } from '../src/contracts';
+import { experimentsSavedObjects } from './kibana-experiments';
 
 export const DATA_VIEW_ID = 'recoscope-reco-logs';
 export const DATA_VIEW_PATTERN = LOGS_DATA_VIEW_PATTERN;
@@ -485,7 +486,7 @@ function dashboard(): SavedObject {
 /** Every object, referenced ones before those that reference them. */
 export function kibanaSavedObjects(options: KibanaObjectsOptions = {}): SavedObject[] {
   const jaegerUiUrl = options.jaegerUiUrl ?? DEFAULT_JAEGER_UI_URL;
-  return [dataView(jaegerUiUrl), ...SAVED_SEARCHES.map(savedSearch), dashboard()];
+  return [dataView(jaegerUiUrl), ...SAVED_SEARCHES.map(savedSearch), dashboard(), ...experimentsSavedObjects()];
 }
 
 /** NDJSON as the saved objects `_export` API writes it: one object per line. */

@@ -11,6 +11,8 @@
 #   stack/stack.sh status  [es|filebeat|otelcol ...]
 #   stack/stack.sh versions                             print the versions in use
 #
+# mlflow (an MLflow tracking server from PyPI in a virtualenv, sqlite backend; for
+# `npm run evaluate`) runs only when named: `stack/stack.sh up mlflow`.
 # Components default to all three, started in dependency order and stopped in reverse.
 # `up` starts from fresh data (ES indices, Filebeat registry) unless STACK_KEEP_DATA=1;
 # `start`/`stop` never touch the data, so documents survive an outage of Elasticsearch.
@@ -30,8 +32,8 @@ reset() { if declare -F "${1}_reset" >/dev/null; then "${1}_reset"; fi; }
 
 for c in "${components[@]}"; do
   case "$c" in
-    es|filebeat|otelcol) source "$here/$c.sh" ;;
-    *) die "unknown component '$c' (expected es, filebeat or otelcol)" ;;
+    es|filebeat|otelcol|mlflow) source "$here/$c.sh" ;;
+    *) die "unknown component '$c' (expected es, filebeat, otelcol or mlflow)" ;;
   esac
 done
 

@@ -16,6 +16,7 @@ import { PACKAGE } from '../paths';
 import type { ModelSpec } from './catalog';
 import { canonicalParams } from './catalog';
 import type { ModelState } from './training';
+import type { ArtifactEvaluation } from './offline-quality';
 
 export const ARTIFACT_FORMAT_VERSION = 1;
 const MAGIC = 'RSCPMDL1';
@@ -42,6 +43,8 @@ export interface ArtifactMetadata {
   createdAt: string;
   recoscopeVersion: string;
   version: string;
+  /** Offline quality of these params on this dataset (`npm run train -- --evaluation`), when known. */
+  evaluation?: ArtifactEvaluation;
 }
 
 export interface SavedArtifact {
@@ -135,6 +138,7 @@ export async function saveArtifact(
   dataset: DatasetInfo,
   trainMs: number,
   now: Date = new Date(),
+  evaluation?: ArtifactEvaluation,
 ): Promise<SavedArtifact> {
   const bytes = encodeArrays(stateArrays(state, itemIds));
   const createdAt = now.toISOString();
@@ -155,6 +159,7 @@ export async function saveArtifact(
     createdAt,
     recoscopeVersion: recoscopeVersion(),
     version,
+    ...(evaluation === undefined ? {} : { evaluation }),
   };
   const finalDir = join(modelDir, version);
   const tmpDir = join(modelDir, `.${version}.tmp-${process.pid}`);

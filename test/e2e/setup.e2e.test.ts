@@ -17,6 +17,8 @@ import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { createElasticsearchClient, LOGS_INDEX } from '../../elk/client';
 import { kibanaSavedObjects, referencedFields } from '../../elk/kibana-objects';
+import { experimentsSavedObjects } from '../../elk/kibana-experiments';
+import { EXPERIMENTS_INDEX } from '../../src/contracts';
 import { securityEnabled } from '../../elk/security';
 import { PROJECT_ROOT, compiled } from '../../src/paths';
 import { createStack, freePort, orphans, removeStack, stackDown, stackUp, type TestStack } from './stack';
@@ -74,7 +76,7 @@ describe('stack-setup against the real local Elasticsearch (security off)', () =
     const run = await runSetup(['--only', 'elasticsearch', '--wait', '60'], { ELASTICSEARCH_URL: stack.esUrl });
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stdout, /security is off on this cluster: skipping built-in passwords, roles and users/);
-    assert.match(run.stdout, /index templates \[reco-logs\] installed; index reco-logs created/);
+    assert.match(run.stdout, /index templates \[reco-experiments, reco-logs\] installed; index reco-logs created/);
     assert.match(run.stdout, /stack-setup: done/);
 
     const template = await fetch(`${stack.esUrl}/_index_template/reco-logs`);
@@ -117,7 +119,9 @@ describe('stack-setup against the real local Elasticsearch (security off)', () =
       .fields;
     const cap = (field: string) => Object.values(caps[field] ?? {})[0];
 
-    const objects = kibanaSavedObjects();
+    // The model-quality objects read reco-experiments: checked against that mapping below.
+    const experiments = new Set(experimentsSavedObjects().map((o) => o.id));
+    const objects = kibanaSavedObjects().filter((o) => !experiments.has(o.id));
     const missing = referencedFields(objects)
       .filter((u) => cap(u.field) === undefined)
       .map((u) => `${u.field} (${u.where})`);
@@ -152,6 +156,47 @@ describe('stack-setup against the real local Elasticsearch (security off)', () =
       for (const [field] of search.attributes.sort as [string, string][]) {
         assert.ok(cap(field)?.aggregatable, `${search.id}: cannot sort on ${field}`);
       }
+    }
+  });
+
+  it("every field the model-quality objects use exists in the reco-experiments mapping, aggregatable where charted", async () => {
+    // The index from the template stack-setup installed (npm run evaluate creates it on first write).
+    const created = await fetch(`${stack.esUrl}/${EXPERIMENTS_INDEX}`, { method: 'PUT' });
+    assert.equal(created.status, 200, await created.text());
+    const res = await fetch(`${stack.esUrl}/${EXPERIMENTS_INDEX}/_field_caps?fields=*`);
+    assert.equal(res.status, 200);
+    const caps = ((await res.json()) as { fields: Record<string, Record<string, { type: string; aggregatable: boolean }>> }).fields;
+    const cap = (field: string) => Object.values(caps[field] ?? {})[0];
+    const objects = experimentsSavedObjects();
+    assert.deepEqual(
+      referencedFields(objects)
+        .filter((u) => cap(u.field) === undefined)
+        .map((u) => `${u.field} (${u.where})`),
+      [],
+    );
+    const numeric = new Set(['long', 'integer', 'double', 'float']);
+    const dashboard = objects.find((o) => o.type === 'dashboard');
+    assert.ok(dashboard);
+    const panels = JSON.parse(dashboard.attributes.panelsJSON as string) as {
+      panelIndex: string;
+      embeddableConfig: { attributes?: { state: { datasourceStates: { formBased: { layers: Record<string, { columns: Record<string, { operationType: string; sourceField?: string }> }> } } } } };
+    }[];
+    let charted = 0;
+    for (const panel of panels) {
+      for (const layer of Object.values(panel.embeddableConfig.attributes?.state.datasourceStates.formBased.layers ?? {})) {
+        for (const [id, column] of Object.entries(layer.columns)) {
+          if (column.sourceField === undefined) continue;
+          const c = cap(column.sourceField);
+          const where = `${panel.panelIndex}/${id} ${column.operationType}(${column.sourceField})`;
+          assert.ok(c?.aggregatable, `${where}: not aggregatable`);
+          if (column.operationType === 'average') assert.ok(numeric.has(c.type), `${where}: ${c.type} is not numeric`);
+          charted++;
+        }
+      }
+    }
+    assert.ok(charted >= 8);
+    for (const search of objects.filter((o) => o.type === 'search')) {
+      for (const [field] of search.attributes.sort as [string, string][]) assert.ok(cap(field)?.aggregatable, `${search.id}: cannot sort on ${field}`);
     }
   });
 });

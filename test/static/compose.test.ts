@@ -32,6 +32,7 @@ import {
   SAVED_SEARCHES,
 } from '../../elk/kibana-objects';
 import { FILEBEAT_USER, OTEL_USER, passwordProblem, TRACES_INDEX } from '../../elk/security';
+import { EXPERIMENT_PANELS, EXPERIMENTS_DASHBOARD_ID, EXPERIMENTS_DATA_VIEW_ID, EXPERIMENTS_SEARCH_ID, experimentsSavedObjects } from '../../elk/kibana-experiments';
 import { PROJECT_ROOT } from '../../src/paths';
 
 const path = (...parts: string[]): string => join(PROJECT_ROOT, ...parts);
@@ -131,12 +132,13 @@ describe('docker-compose.yml against a Compose implementation', () => {
     if (typeof validator === 'string') return t.skip(validator);
     t.diagnostic(`validated with ${validator.name}`);
     const envFile = filledEnvFile();
-    for (const profiles of [[], ['load']]) {
+    for (const profiles of [[], ['load'], ['mlflow']]) {
       const result = validator.run(envFile, profiles);
       assert.ok(result.ok, `profiles [${profiles.join(',')}]: ${result.output}`);
       // The resolved model has every service of the profile, tags interpolated from the env file.
       assert.match(result.output, new RegExp(`docker\\.elastic\\.co/elasticsearch/elasticsearch:${envExample.get('ELASTIC_VERSION')}`));
       assert.equal(/\n {2}load:\n/.test(result.output), profiles.includes('load'), 'the load service runs only in its profile');
+      assert.equal(/\n {2}mlflow:\n/.test(result.output), profiles.includes('mlflow'), 'the mlflow service runs only in its profile');
     }
   });
 
@@ -159,17 +161,20 @@ describe('docker-compose.yml structure', () => {
       'kibana',
       'kibana-setup',
       'load',
+      'mlflow',
       'otel-collector',
       'reco',
       'setup',
     ]);
     assert.deepEqual(service('load').profiles, ['load']);
+    assert.deepEqual(service('mlflow').profiles, ['mlflow']);
   });
 
   it('takes every image tag from a variable that .env.example sets', () => {
     for (const [name, s] of Object.entries(services)) {
       assert.ok(s.image, `${name}: no image`);
-      const m = /^[a-z0-9./_-]+:\$\{([A-Z_]+)(?::\?[^}]*)?\}$/.exec(s.image);
+      // An optional literal `v` before the version: MLflow's images are tagged v<version>.
+      const m = /^[a-z0-9./_-]+:v?\$\{([A-Z_]+)(?::\?[^}]*)?\}$/.exec(s.image);
       assert.ok(m, `${name}: image "${s.image}" is not <repository>:\${VARIABLE}`);
       const value = envExample.get(m[1] as string);
       assert.ok(value !== undefined && value !== '', `${name}: ${m[1]} has no value in .env.example`);
@@ -185,6 +190,12 @@ describe('docker-compose.yml structure', () => {
     for (const v of used) assert.ok(envExample.has(v), `${v} is used in docker-compose.yml but not in .env.example`);
     for (const v of PASSWORD_VARS) assert.equal(envExample.get(v), '', `${v} must be empty in .env.example`);
     assert.match(read('.gitignore'), /^\.env$/m, '.env must be git-ignored');
+  });
+
+  it('runs the same MLflow release as the local PyPI install (stack/mlflow.sh)', () => {
+    const pinned = /^MLFLOW_DEFAULT_VERSION="([^"]+)"$/m.exec(read('stack', 'mlflow.sh'))?.[1];
+    assert.equal(envExample.get('MLFLOW_VERSION'), pinned);
+    assert.match(service('mlflow').image ?? '', /^ghcr\.io\/mlflow\/mlflow:v\$\{MLFLOW_VERSION/);
   });
 
   it('runs the same collector release as the local build', () => {
@@ -219,7 +230,7 @@ describe('docker-compose.yml structure', () => {
     assert.deepEqual(service('setup').command, ['node', 'dist/elk/stack-setup-cli.js', '--only', 'elasticsearch', '--wait', '300']);
     assert.deepEqual(service('kibana-setup').command, ['node', 'dist/elk/stack-setup-cli.js', '--only', 'kibana', '--wait', '300']);
     for (const name of ['setup', 'kibana-setup', 'load']) assert.equal(service(name).image, service('reco').image);
-    assert.ok(existsSync(path('src', 'cli', 'stack-setup.ts')));
+    assert.ok(existsSync(path('elk', 'stack-setup-cli.ts')));
   });
 
   it('mounts the very Filebeat and collector configs the local e2e runs', () => {
@@ -327,9 +338,9 @@ describe('setup job passwords', () => {
 // ---------------------------------------------------------------------------------------------
 
 /** Every field path the template maps, including multi-fields (`url.path.text`). */
-function templateFields(): Set<string> {
+function templateFields(name = 'reco-logs'): Set<string> {
   type Mapping = { properties?: Record<string, Mapping>; fields?: Record<string, Mapping>; type?: string };
-  const template = JSON.parse(read('elk', 'index-templates', 'reco-logs.json')) as { template: { mappings: Mapping } };
+  const template = JSON.parse(read('elk', 'index-templates', `${name}.json`)) as { template: { mappings: Mapping } };
   const fields = new Set<string>();
   const walk = (props: Record<string, Mapping>, prefix: string) => {
     for (const [name, mapping] of Object.entries(props)) {
@@ -345,10 +356,14 @@ function templateFields(): Set<string> {
 
 describe('Kibana saved objects', () => {
   const committed = read('elk', 'kibana', 'saved-objects.ndjson');
+  // The model-quality objects over reco-experiments (elk/kibana-experiments.ts) are checked
+  // in their own suite below; these tests are about the log objects.
+  const experimentObjects = new Set(experimentsSavedObjects().map((o) => `${o.type}:${o.id}`));
   const objects = committed
     .split('\n')
     .filter((l) => l.trim() !== '')
-    .map((l) => JSON.parse(l) as { type: string; id: string; attributes: Record<string, unknown>; references: { type: string; id: string; name: string }[] });
+    .map((l) => JSON.parse(l) as { type: string; id: string; attributes: Record<string, unknown>; references: { type: string; id: string; name: string }[] })
+    .filter((o) => !experimentObjects.has(`${o.type}:${o.id}`));
 
   it('the committed NDJSON is what the TS module renders (npm run kibana:objects)', () => {
     assert.equal(committed, renderSavedObjectsNdjson(), 'elk/kibana/saved-objects.ndjson is out of date: run npm run kibana:objects');
@@ -445,6 +460,39 @@ describe('Kibana saved objects', () => {
     ]);
     assert.deepEqual(kqlFields('not reco.model : * and not url.path : "/health: x > y"'), ['reco.model', 'url.path']);
     assert.deepEqual(kqlFields('(log.level : "error" or http.response.status_code >= 500)'), ['log.level', 'http.response.status_code']);
+  });
+});
+
+describe('Kibana saved objects over reco-experiments (model quality)', () => {
+  const objects = read('elk', 'kibana', 'saved-objects.ndjson')
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as { type: string; id: string; attributes: Record<string, unknown>; references: { type: string; id: string; name: string }[] })
+    .filter((o) => o.id.startsWith('recoscope-') && [EXPERIMENTS_DATA_VIEW_ID, EXPERIMENTS_SEARCH_ID, EXPERIMENTS_DASHBOARD_ID].includes(o.id));
+
+  it('are in the committed NDJSON: data view, runs table, dashboard, after the log objects', () => {
+    assert.deepEqual(
+      objects.map((o) => `${o.type}:${o.id}`),
+      [`index-pattern:${EXPERIMENTS_DATA_VIEW_ID}`, `search:${EXPERIMENTS_SEARCH_ID}`, `dashboard:${EXPERIMENTS_DASHBOARD_ID}`],
+    );
+    assert.equal(objects[0]?.attributes.title, 'reco-experiments*');
+    const panels = JSON.parse(objects[2]?.attributes.panelsJSON as string) as { title: string }[];
+    assert.deepEqual(
+      panels.map((p) => p.title),
+      [...EXPERIMENT_PANELS.map((p) => p.title), 'Evaluation runs'],
+    );
+    assert.ok(panels.some((p) => /per model and version/.test(p.title)));
+  });
+
+  it('every reference resolves, and every field is one the reco-experiments template maps', () => {
+    const present = new Set(objects.map((o) => `${o.type}:${o.id}`));
+    for (const o of objects) for (const ref of o.references) assert.ok(present.has(`${ref.type}:${ref.id}`), `${o.id} → ${ref.type}:${ref.id}`);
+    const mapped = templateFields('reco-experiments');
+    const uses = referencedFields(objects);
+    for (const where of ['columns', 'sort', 'panel map-per-version: column x', 'panel map-per-version: column m0', 'fieldFormatMap']) {
+      assert.ok(uses.some((u) => u.where.includes(where)), `no field found in ${where}`);
+    }
+    assert.deepEqual(uses.filter((u) => !mapped.has(u.field)).map((u) => `${u.field} (${u.where})`), []);
   });
 });
 
