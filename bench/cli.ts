@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { parseCommandLine, UsageError } from '../src/cli/usage';
+import { parseCommandLine, runCli, UsageError } from '../src/cli/usage';
 import { loadConfig } from '../src/config';
 import { KION_PRESET } from '../src/data/synthetic';
 import { probe } from '../loadtest/child-server';
@@ -551,12 +551,6 @@ async function main(): Promise<number> {
 }
 
 if (require.main === module) {
-  main().then(
-    (code) => process.exit(code),
-    async (error: unknown) => {
-      process.stderr.write(`bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-      await cleanup();
-      process.exit(1);
-    },
-  );
+  // process.exit: the load generator may leave timers behind; a failure stops the servers first.
+  runCli('bench', USAGE, main, { exit: true, onFailure: cleanup });
 }

@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseCommandLine, runCli, UsageError } from '../src/cli/usage';
 import { loadConfig } from '../src/config';
 import { type ChildServer } from '../loadtest/child-server';
 import { PROJECT_ROOT } from '../src/paths';
@@ -99,28 +99,20 @@ function cells(r: ScaleRow): string[] {
 }
 
 async function main(): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      options: {
-        scales: { type: 'string', default: '1,4,16' },
-        rounds: { type: 'string', default: '3' },
-        duration: { type: 'string', default: '5' },
-        warmup: { type: 'string', default: '3' },
-        connections: { type: 'string', default: '50' },
-        'no-http': { type: 'boolean', default: false },
-        out: { type: 'string' },
-        help: { type: 'boolean', default: false },
-      },
-    }));
-  } catch (error) {
-    process.stderr.write(`bench:scale: ${(error as Error).message}\n${USAGE}\n`);
-    return 2;
-  }
-  if (values.help) {
-    process.stderr.write(`${USAGE}\n`);
-    return 0;
-  }
+  const { values } = parseCommandLine({
+    args: process.argv.slice(2),
+    options: {
+      scales: { type: 'string', default: '1,4,16' },
+      rounds: { type: 'string', default: '3' },
+      duration: { type: 'string', default: '5' },
+      warmup: { type: 'string', default: '3' },
+      connections: { type: 'string', default: '50' },
+      'no-http': { type: 'boolean', default: false },
+      out: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) throw new UsageError('');
   const factors = values.scales.split(',').map(Number);
   const rounds = Number(values.rounds);
   const duration = Number(values.duration);
@@ -133,8 +125,7 @@ async function main(): Promise<number> {
     !(warmup >= 0) ||
     !(Number.isInteger(connections) && connections > 0)
   ) {
-    process.stderr.write(`bench:scale: bad option value\n${USAGE}\n`);
-    return 2;
+    throw new UsageError('bad option value');
   }
   installSignalCleanup();
   const startedAt = performance.now();
@@ -272,11 +263,5 @@ async function main(): Promise<number> {
   return failed ? 1 : 0;
 }
 
-main().then(
-  (code) => process.exit(code),
-  async (error: unknown) => {
-    process.stderr.write(`bench:scale: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    await cleanup();
-    process.exit(1);
-  },
-);
+// process.exit: the load generator may leave timers behind; a failure stops the servers first.
+runCli('bench:scale', USAGE, main, { exit: true, onFailure: cleanup });

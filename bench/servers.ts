@@ -81,7 +81,8 @@ const BARE_HTTP_JS = compiled('bench/servers/bare-http');
 const BARE_EXPRESS_JS = compiled('bench/servers/bare-express');
 
 function baseEnv(): Record<string, string> {
-  return { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', NODE_ENV: 'production' };
+  // METRICS_PORT=0: no metrics listener (its default port would collide between instances).
+  return { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', NODE_ENV: 'production', METRICS_PORT: '0' };
 }
 
 /** The service's environment for one observability mode (see bench/README.md). */

@@ -8,7 +8,7 @@
  * the shapes are the same Kibana 8.x export shapes (see that file's header).
  */
 import { EXPERIMENTS_INDEX } from '../src/contracts';
-import type { SavedObject } from './kibana-objects';
+import type { SavedObject } from './kibana-wire';
 
 export const EXPERIMENTS_DATA_VIEW_ID = 'recoscope-reco-experiments';
 export const EXPERIMENTS_SEARCH_ID = 'recoscope-experiment-runs';

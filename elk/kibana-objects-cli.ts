@@ -1,26 +1,33 @@
 /**
  * npm run kibana:objects [-- --check] [--out FILE]
  *
- * Renders recoscope's Kibana saved objects (elk/kibana-objects.ts) to
+ * Renders recoscope's Kibana saved objects (elk/kibana-objects.ts: content, wire format) to
  * elk/kibana/saved-objects.ndjson, the file the setup job imports and people can import by
  * hand (Stack Management → Saved objects → Import). --check only compares and exits 1 when
  * the committed file is out of date.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
+import { parseCommandLine, runCli, UsageError } from '../src/cli/usage';
 import { PROJECT_ROOT } from '../src/paths';
-import { parseArgs } from 'node:util';
 import { renderSavedObjectsNdjson } from './kibana-objects';
 
 const DEFAULT_OUT = resolve(PROJECT_ROOT, 'elk', 'kibana', 'saved-objects.ndjson');
 
+const USAGE = `usage: npm run kibana:objects [-- --check] [--out FILE]
+  --check      only compare: exit 1 when the file is out of date
+  --out FILE   default elk/kibana/saved-objects.ndjson`;
+
 function main(): number {
-  const { values } = parseArgs({
+  const { values } = parseCommandLine({
+    args: process.argv.slice(2),
     options: {
       check: { type: 'boolean', default: false },
       out: { type: 'string', default: DEFAULT_OUT },
+      help: { type: 'boolean', short: 'h', default: false },
     },
   });
+  if (values.help) throw new UsageError('');
   const out = resolve(values.out);
   const rendered = renderSavedObjectsNdjson();
   const shown = relative(process.cwd(), out) || out;
@@ -44,4 +51,4 @@ function main(): number {
   return 0;
 }
 
-process.exitCode = main();
+runCli('kibana:objects', USAGE, main);

@@ -5,7 +5,7 @@
  * Searches the service's logs in Elasticsearch (ELASTICSEARCH_URL, default
  * http://127.0.0.1:9200) and prints an aligned table, oldest line first.
  */
-import { parseArgs } from 'node:util';
+import { parseCommandLine, runCli, UsageError } from '../src/cli/usage';
 import { createElasticsearchClient, describeElasticsearchError, elasticsearchSettings, LOGS_INDEX } from './client';
 import { columnsFor, formatLogTable, searchLogs, type LogSearchOptions } from './log-search';
 
@@ -28,41 +28,27 @@ environment: ELASTICSEARCH_URL, ELASTICSEARCH_USERNAME, ELASTICSEARCH_PASSWORD
 `;
 
 async function main(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        since: { type: 'string' },
-        from: { type: 'string' },
-        to: { type: 'string' },
-        trace: { type: 'string' },
-        fields: { type: 'string' },
-        size: { type: 'string', default: '50' },
-        json: { type: 'boolean', default: false },
-        index: { type: 'string', default: LOGS_INDEX },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    });
-  } catch (error) {
-    process.stderr.write(`logs: ${(error as Error).message}\n${USAGE}`);
-    return 2;
-  }
-  const { values, positionals } = parsed;
-  if (values.help) {
-    process.stdout.write(USAGE);
-    return 0;
-  }
+  const { values, positionals } = parseCommandLine({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      since: { type: 'string' },
+      from: { type: 'string' },
+      to: { type: 'string' },
+      trace: { type: 'string' },
+      fields: { type: 'string' },
+      size: { type: 'string', default: '50' },
+      json: { type: 'boolean', default: false },
+      index: { type: 'string', default: LOGS_INDEX },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) throw new UsageError('');
   const size = Number(values.size);
   if (!Number.isInteger(size) || size < 0 || size > 10_000) {
-    process.stderr.write(`logs: --size must be an integer between 0 and 10000, got "${values.size}"\n`);
-    return 2;
+    throw new UsageError(`--size must be an integer between 0 and 10000, got "${values.size}"`);
   }
-  if (values.since !== undefined && values.from !== undefined) {
-    process.stderr.write('logs: use either --since or --from, not both\n');
-    return 2;
-  }
+  if (values.since !== undefined && values.from !== undefined) throw new UsageError('use either --since or --from, not both');
   const options: LogSearchOptions = {
     query: positionals.join(' '),
     since: values.since,
@@ -92,6 +78,4 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-void main(process.argv.slice(2)).then((code) => {
-  process.exitCode = code;
-});
+runCli('logs', USAGE, () => main(process.argv.slice(2)));

@@ -7,28 +7,26 @@
  * started alongside Elasticsearch).
  */
 import { resolve } from 'node:path';
+import { parseCommandLine, runCli, UsageError } from '../src/cli/usage';
 import { PROJECT_ROOT } from '../src/paths';
-import { parseArgs } from 'node:util';
 import { createElasticsearchClient, describeElasticsearchError, elasticsearchSettings } from './client';
 import { setupElk, waitForElasticsearch } from './setup';
 
+const USAGE = 'usage: npm run elk:setup [-- --wait SECONDS] [--templates DIR]';
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({
+  const { values } = parseCommandLine({
+    args: process.argv.slice(2),
     options: {
       wait: { type: 'string', default: '0' },
       templates: { type: 'string', default: resolve(PROJECT_ROOT, 'elk', 'index-templates') },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
-  if (values.help) {
-    process.stdout.write('usage: npm run elk:setup [-- --wait SECONDS] [--templates DIR]\n');
-    return 0;
-  }
+  if (values.help) throw new UsageError('');
   const waitSeconds = Number(values.wait);
   if (!Number.isFinite(waitSeconds) || waitSeconds < 0) {
-    process.stderr.write(`elk:setup: --wait must be a number of seconds, got "${values.wait}"\n`);
-    return 2;
+    throw new UsageError(`--wait must be a number of seconds, got "${values.wait}"`);
   }
   const settings = elasticsearchSettings();
   const client = createElasticsearchClient(settings);
@@ -48,6 +46,4 @@ async function main(): Promise<number> {
   }
 }
 
-void main().then((code) => {
-  process.exitCode = code;
-});
+runCli('elk:setup', USAGE, main);

@@ -20,11 +20,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { parseCommandLine, runCli, UsageError } from '../src/cli/usage';
 import { PROJECT_ROOT } from '../src/paths';
-import { parseArgs } from 'node:util';
 import { createElasticsearchClient, describeElasticsearchError, elasticsearchSettings } from './client';
 import { importSavedObjects, kibanaSettings, waitForKibana } from './kibana';
-import { DEFAULT_JAEGER_UI_URL, renderSavedObjectsNdjson } from './kibana-objects';
+import { DEFAULT_JAEGER_UI_URL } from './kibana-content';
+import { renderSavedObjectsNdjson } from './kibana-objects';
 import { passwordProblem, securityEnabled, setupSecurity, type StackPasswords } from './security';
 import { setupElk, waitForElasticsearch } from './setup';
 
@@ -108,8 +109,10 @@ async function kibanaPhase(env: NodeJS.ProcessEnv, waitMs: number, savedObjectsP
   say(`Kibana saved objects imported: ${result.successCount} (data view, saved searches, dashboard; overwrite=true)`);
 }
 
+const USAGE = 'usage: stack-setup [--only elasticsearch|kibana] [--wait SECONDS] [--templates DIR] [--saved-objects FILE]';
+
 async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
-  const { values } = parseArgs({
+  const { values } = parseCommandLine({
     args: argv,
     options: {
       only: { type: 'string' },
@@ -119,34 +122,26 @@ async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
-  if (values.help) {
-    process.stdout.write('usage: stack-setup [--only elasticsearch|kibana] [--wait SECONDS] [--templates DIR] [--saved-objects FILE]\n');
-    return 0;
-  }
+  if (values.help) throw new UsageError('');
   const only = values.only;
   if (only !== undefined && !(PHASES as readonly string[]).includes(only)) {
-    process.stderr.write(`stack-setup: --only must be one of ${PHASES.join(', ')}, got "${only}"\n`);
-    return 2;
+    throw new UsageError(`--only must be one of ${PHASES.join(', ')}, got "${only}"`);
   }
   const waitSeconds = Number(values.wait);
   if (!Number.isFinite(waitSeconds) || waitSeconds < 0) {
-    process.stderr.write(`stack-setup: --wait must be a number of seconds, got "${values.wait}"\n`);
-    return 2;
+    throw new UsageError(`--wait must be a number of seconds, got "${values.wait}"`);
   }
   const phases: Phase[] = only === undefined ? [...PHASES] : [only as Phase];
   try {
     if (phases.includes('elasticsearch')) await elasticsearchPhase(env, waitSeconds * 1000, values.templates);
     if (phases.includes('kibana')) await kibanaPhase(env, waitSeconds * 1000, values['saved-objects']);
-    say('done');
-    return 0;
   } catch (error) {
+    // Multi-line on purpose (the refusal lists every password problem): not runCli's one line.
     process.stderr.write(`stack-setup: ${error instanceof Error ? error.message : String(error)}\n`);
     return 1;
   }
+  say('done');
+  return 0;
 }
 
-if (require.main === module) {
-  void main(process.argv.slice(2), process.env).then((code) => {
-    process.exitCode = code;
-  });
-}
+if (require.main === module) runCli('stack-setup', USAGE, () => main(process.argv.slice(2), process.env));

@@ -8,11 +8,11 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import autocannon from 'autocannon';
-import { displayPath, parseCommandLine, UsageError } from '../src/cli/usage';
+import { displayPath, parseCommandLine, runCli, UsageError } from '../src/cli/usage';
 import { PROJECT_ROOT } from '../src/paths';
 import { runLoadDetailed } from './load';
 import { LOAD_FLAGS, onInterrupt, fileTimestamp, flagOrEnv, selectScenario } from './options';
-import { ScenarioError, needsApiKey } from './scenarios';
+import { needsApiKey } from './scenarios';
 
 const USAGE = `usage: npm run load -- <scenario> [options]
 
@@ -51,7 +51,7 @@ async function main(): Promise<number> {
   const url = flagOrEnv(values, 'url', 'LOAD_URL', env) ?? 'http://127.0.0.1:8080';
   const apiKey = flagOrEnv(values, 'key', 'API_KEY', env);
   if (apiKey === undefined && needsApiKey(scenario)) {
-    throw new UsageError(`scenario '${scenario.name}' needs the service's API key: pass --key or set API_KEY`);
+    throw new UsageError(`scenario '${scenario.name}' needs the service's API key: pass --key or set API_KEY`, { showUsage: false });
   }
   const out = resolve(
     flagOrEnv(values, 'out', 'LOAD_OUT', env) ?? join(PROJECT_ROOT, 'loadtest', 'results', `${scenario.name}-${fileTimestamp()}.json`),
@@ -81,12 +81,5 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    const usage = error instanceof UsageError || error instanceof ScenarioError;
-    const message = error instanceof Error ? error.message : String(error);
-    process.stderr.write(`load: ${message.split('\n')[0]}\n`);
-    process.exit(usage ? 2 : 1);
-  },
-);
+// process.exit: autocannon may leave timers behind.
+runCli('load', USAGE, main, { exit: true });

@@ -39,6 +39,8 @@ export interface LoadOptions extends LoadShape {
   apiKey?: string;
   /** Per-request timeout in seconds (autocannon's default is 10). */
   timeoutSeconds?: number;
+  /** Requests per second over all connections (autocannon's overallRate); unset = as fast as answered. */
+  overallRate?: number;
   /** Draw autocannon's progress bar on stderr. */
   progress?: boolean;
   /** Called as each phase starts, with Date.now(); the profiler uses `measure` to cut its samples. */
@@ -123,6 +125,7 @@ export async function runLoadDetailed(options: LoadOptions): Promise<LoadRun> {
     connections: options.connections,
     duration: durationSeconds,
     timeout: options.timeoutSeconds ?? 10,
+    ...(options.overallRate === undefined ? {} : { overallRate: options.overallRate }),
     headers,
     requests: [{ method: 'GET', setupRequest }],
   });

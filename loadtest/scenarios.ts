@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { UsageError } from '../src/cli/usage';
 import { PROJECT_ROOT } from '../src/paths';
 
 export const DEFAULT_SCENARIOS_FILE = join(PROJECT_ROOT, 'loadtest', 'scenarios.json');
@@ -54,8 +55,12 @@ export interface ScenarioFile {
   scenarios: Map<string, Scenario>;
 }
 
-export class ScenarioError extends Error {
+/** A scenario file or name the user got wrong: exit 2 with this one line (no usage dump). */
+export class ScenarioError extends UsageError {
   override name = 'ScenarioError';
+  constructor(message: string) {
+    super(message, { showUsage: false });
+  }
 }
 
 export function loadScenarioFile(path: string = DEFAULT_SCENARIOS_FILE): ScenarioFile {

@@ -1,19 +1,18 @@
 /**
  * `npm run profile -- <scenario> [--duration 20 --connections 10 --warmup 5 …]`
  *
- * Profiles the service under a scenario's load with 0x and writes profiles/<scenario>/<run>/
+ * Profiles the service under a scenario's load with 0x and writes profiles/runs/<scenario>/<run>/
  * (see run.ts). Prints the rps under profiling, the flamegraph's path and the top 10
  * self-time frames. Dataset and model settings pass through the environment, e.g.
  * `SYNTHETIC_INTERACTIONS=600000 KNN_NEIGHBOURS=200 npm run profile -- knn`.
  * Exit codes: 0 done, 1 the run failed (one line on stderr says why), 2 bad usage.
  */
 import { resolve } from 'node:path';
-import { displayPath, parseCommandLine, UsageError } from '../src/cli/usage';
-import { ScenarioError } from '../loadtest/scenarios';
+import { displayPath, parseCommandLine, runCli, UsageError } from '../src/cli/usage';
 import { LOAD_FLAGS, onInterrupt, flagOrEnv, selectScenario } from '../loadtest/options';
 import { busyFrames, idleShare } from './folded';
 import { pct, renderTopTable } from './report';
-import { ProfileError, profileScenario } from './run';
+import { profileScenario } from './run';
 
 const USAGE = `usage: npm run profile -- <scenario> [options]    (scenarios: loadtest/scenarios.json)
 
@@ -22,7 +21,7 @@ const USAGE = `usage: npm run profile -- <scenario> [options]    (scenarios: loa
   -c, --connections <n>  concurrent connections (env LOAD_CONNECTIONS; default 10)
   --seed, --cold-share, --users, --zipf, --timeout, --scenarios   as for npm run load
   --port <n>             service port (env PROFILE_PORT; default a free one)
-  --profiles-dir <dir>   where run folders go (env PROFILES_DIR; default profiles/)
+  --profiles-dir <dir>   where run folders go (env PROFILES_DIR; default profiles/runs/)
   --top <n>              frames in the printed table (default 10)
   --keep-raw             keep V8's raw log under <run>/raw/
   --start-timeout <s>    wait this long for the service to listen (default 180)
@@ -97,16 +96,6 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    const usage = error instanceof UsageError || error instanceof ScenarioError;
-    const message = error instanceof Error ? error.message : String(error);
-    process.stderr.write(`profile: ${message.split('\n')[0]}\n`);
-    // Anything but the expected failures is a bug: keep its stack when asked for.
-    if (!(error instanceof ProfileError) && !usage && process.env.DEBUG !== undefined && error instanceof Error) {
-      process.stderr.write(`${error.stack}\n`);
-    }
-    process.exit(usage ? 2 : 1);
-  },
-);
+// process.exit: autocannon and 0x may leave handles behind. RECOSCOPE_DEBUG=1 prints the
+// stack of an unexpected failure.
+runCli('profile', USAGE, main, { exit: true });

@@ -1,11 +1,11 @@
 /**
  * `npm run profile:compare -- <runA> <runB>` — or scenario names: `knn popular` compares
  * the latest knn run with the latest popular run, `knn` alone its two latest runs.
- * Writes profiles/compare/<A>-vs-<B>/ (top.md, diff.html, index.html) and prints top.md.
+ * Writes profiles/runs/compare/<A>-vs-<B>/ (top.md, diff.html, index.html) and prints top.md.
  * Exit codes: 0 done, 1 runs missing or unreadable, 2 bad usage.
  */
 import { join, resolve } from 'node:path';
-import { displayPath, parseCommandLine, UsageError } from '../src/cli/usage';
+import { displayPath, parseCommandLine, runCli, UsageError } from '../src/cli/usage';
 import { flagOrEnv } from '../loadtest/options';
 import { compareRuns, resolveRuns } from './compare';
 import { DEFAULT_PROFILES_DIR } from './run';
@@ -13,11 +13,11 @@ import { readFileSync } from 'node:fs';
 
 const USAGE = `usage: npm run profile:compare -- <runA> <runB> | <scenarioA> <scenarioB> | <scenario>
 
-  A run is a run folder (profiles/knn/20261123T101251Z-b5d7c30) or a scenario name (its latest
+  A run is a run folder (profiles/runs/knn/20261123T101251Z-b5d7c30) or a scenario name (its latest
   run); one scenario name alone compares its two latest runs (older = A).
 
   --top <n>              frames taken from each run's top by self time (default 15)
-  --profiles-dir <dir>   where the runs are (env PROFILES_DIR; default profiles/)
+  --profiles-dir <dir>   where the runs are (env PROFILES_DIR; default profiles/runs/)
   --out <dir>            parent of the comparison folder (default <profiles-dir>/compare)
 `;
 
@@ -49,11 +49,4 @@ function main(): number {
   return 0;
 }
 
-try {
-  process.exitCode = main();
-} catch (error) {
-  const usage = error instanceof UsageError;
-  const message = error instanceof Error ? error.message : String(error);
-  process.stderr.write(`profile:compare: ${message.split('\n')[0]}\n`);
-  process.exitCode = usage ? 2 : 1;
-}
+runCli('profile:compare', USAGE, main);

@@ -10,7 +10,7 @@ import { copyFileSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSy
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import type { LoadSummary } from '../loadtest/load';
 import { busyFrames, foldedToTree, frameShares, idleShare, parseFolded, totalSamples, type FlameNode, type Folded, type FrameShare } from './folded';
-import { comparePageHtml, COMPARE_PAGE_SCRIPT, diffPageHtml } from './compare-html';
+import { comparePageHtml, COMPARE_PAGE_SCRIPT_FILE, diffPageHtml } from './compare-html';
 import { markdownTable, mdCode, pct, points } from './report';
 import { RUN_FILES, type ProfileMeta } from './run';
 
@@ -108,7 +108,7 @@ export function scenarioRuns(profilesDir: string, scenario: string): string[] {
     .map((name) => join(dir, name));
 }
 
-/** The run `profiles/<scenario>/latest` points at, else the newest one. */
+/** The run `profiles/runs/<scenario>/latest` points at, else the newest one. */
 function latestRun(profilesDir: string, scenario: string): string | undefined {
   const link = join(profilesDir, scenario, 'latest');
   try {
@@ -245,7 +245,7 @@ function pageData(dir: string, a: RunData, b: RunData, rows: readonly TopRow[]):
 export interface CompareOptions {
   a: string;
   b: string;
-  /** Parent of the comparison folder (default profiles/compare). */
+  /** Parent of the comparison folder (default profiles/runs/compare). */
   outRoot: string;
   top?: number;
 }
@@ -260,7 +260,7 @@ export function compareRuns(options: CompareOptions): CompareResult {
   const assets = join(dir, 'assets');
   mkdirSync(assets, { recursive: true });
   for (const [pkg, file] of ASSETS) copyFileSync(join(packageDir(pkg), file), join(assets, basename(file)));
-  writeFileSync(join(assets, 'compare.js'), COMPARE_PAGE_SCRIPT);
+  copyFileSync(COMPARE_PAGE_SCRIPT_FILE, join(assets, 'compare.js'));
 
   const files = {
     top: join(dir, 'top.md'),

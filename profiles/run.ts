@@ -1,12 +1,13 @@
 /**
  * One profile: the compiled service under 0x, a scenario's load with a warm-up, a clean stop,
- * and a run folder `profiles/<scenario>/<timestamp>-<git short sha>/` with
+ * and a run folder `profiles/runs/<scenario>/<timestamp>-<git short sha>/` with
  *   flamegraph.html    0x's flamegraph of the measured phase
  *   stacks.folded      normalised folded stacks (see folded.ts)
  *   load-summary.json  the load run's summary (rps, latency percentiles, errors)
  *   meta.json          code version, Node, scenario, load, dataset and model parameters, samples
- * and `profiles/<scenario>/latest` pointing at it.
+ * and `profiles/runs/<scenario>/latest` pointing at it.
  */
+import { MIN_API_KEY_LENGTH } from '../src/config';
 import { randomBytes } from 'node:crypto';
 import { createReadStream, existsSync, mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -40,7 +41,7 @@ export class ProfileError extends Error {
 export interface ProfileOptions {
   scenario: string;
   scenariosFile?: string;
-  /** Root of the run folders (default profiles/). */
+  /** Root of the run folders (default profiles/runs/). */
   profilesDir?: string;
   load: LoadSettings;
   /** Fixed port for the service; default a free one. */
@@ -130,7 +131,7 @@ function newRunDir(scenarioDir: string, name: string): { dir: string; name: stri
   return { dir, name: candidate };
 }
 
-/** Points profiles/<scenario>/latest at the run (atomically: a new link renamed over the old). */
+/** Points profiles/runs/<scenario>/latest at the run (atomically: a new link renamed over the old). */
 export function updateLatest(scenarioDir: string, runName: string): void {
   const tmp = join(scenarioDir, `.latest-${process.pid}`);
   rmSync(tmp, { force: true });
@@ -147,6 +148,9 @@ function serviceEnvFor(base: NodeJS.ProcessEnv, port: number, apiKey: string, lo
   // stdout logging is off unless asked for: under 0x it goes through an extra pipe that
   // production does not have. The file log (production's) stays as configured (default on).
   if (env.LOG_STDOUT === undefined || env.LOG_STDOUT === '') env.LOG_STDOUT = 'false';
+  // No metrics listener unless asked for (METRICS_PORT=<port>): its default port would collide
+  // with a service already running on this machine.
+  if (env.METRICS_PORT === undefined || env.METRICS_PORT === '') env.METRICS_PORT = '0';
   // Flags meant for this tool must not reach the profiled node (0x adds its own).
   delete env.NODE_OPTIONS;
   return env;
@@ -166,7 +170,7 @@ export async function profileScenario(options: ProfileOptions): Promise<ProfileR
   const url = `http://${host}:${port}`;
 
   const baseEnv = options.env ?? process.env;
-  const apiKey = baseEnv.API_KEY !== undefined && baseEnv.API_KEY.length >= 8 ? baseEnv.API_KEY : randomBytes(18).toString('base64url');
+  const apiKey = baseEnv.API_KEY !== undefined && baseEnv.API_KEY.length >= MIN_API_KEY_LENGTH ? baseEnv.API_KEY : randomBytes(18).toString('base64url');
   const git = gitInfo(PROJECT_ROOT);
   const scenarioDir = join(options.profilesDir ?? DEFAULT_PROFILES_DIR, scenario.name);
   const run = newRunDir(scenarioDir, `${fileTimestamp(startedAt)}-${git.short}`);

@@ -3,14 +3,89 @@
  * so a bad value stops the process with one clear line instead of failing mid-request.
  * The README's configuration table documents exactly these variables.
  */
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 const booleanFromEnv = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'expected true or false' })
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 
-const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
-const positiveNumber = z.coerce.number().positive();
+/**
+ * Numbers are written the plain way: ASCII decimal digits (and, for non-integers, one `.`
+ * with digits on both sides). `z.coerce.number()` would read `" "` as 0 (a random port),
+ * `0x1F90` as 8080 and `8e3` as 8000; a setting that means something other than what it
+ * looks like is a configuration error.
+ */
+const PLAIN_INTEGER = /^[0-9]+$/;
+const PLAIN_DECIMAL = /^[0-9]+(\.[0-9]+)?$/;
+const plainNumber = (pattern: RegExp, what: string) =>
+  z
+    .string()
+    .regex(pattern, `must be a plain decimal ${what} (digits only: no blanks, sign, hex or exponent)`)
+    .transform(Number);
+const int = (min: number, max: number) => plainNumber(PLAIN_INTEGER, 'integer').pipe(z.number().int().min(min).max(max));
+const positiveNumber = plainNumber(PLAIN_DECIMAL, 'number').pipe(z.number().positive());
+const unitInterval = plainNumber(PLAIN_DECIMAL, 'number').pipe(z.number().min(0).max(1));
+
+/**
+ * The API key is compared with what follows `Bearer ` in the header, which cannot contain
+ * whitespace, and HTTP header values are Latin-1: a key with a blank or a non-ASCII
+ * character could never match (every request 401). 16 characters is the floor because a
+ * random 16-character key over the 64 base64url symbols is 96 bits — beyond online guessing,
+ * all the more with the wrong-key throttle (AUTH_FAILURE_LIMIT) — while 8 characters of a
+ * word-like key are not. The generated development key is 32 characters.
+ */
+export const MIN_API_KEY_LENGTH = 16;
+const apiKey = z
+  .string()
+  .regex(/^[\x21-\x7e]*$/, 'must be printable ASCII without whitespace (it is sent in an HTTP header after "Bearer ")')
+  .min(MIN_API_KEY_LENGTH, `must be at least ${MIN_API_KEY_LENGTH} characters`);
+
+/** One browser origin as a browser sends it: scheme://host[:port], nothing after. */
+function isOrigin(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.origin === value;
+  } catch {
+    return false;
+  }
+}
+const corsOrigins = z
+  .string()
+  .transform((value) => value.split(',').map((origin) => origin.trim()).filter((origin) => origin.length > 0))
+  .refine((origins) => origins.every(isOrigin), {
+    message: 'must be a comma-separated list of origins like https://app.example.com (scheme://host[:port], no path, no *)',
+  });
+
+/**
+ * Which proxies' X-Forwarded-For Express may believe (its `trust proxy` setting): `false`
+ * (default: the client address is the TCP peer), a number of hops, or a comma-separated list
+ * of proxy addresses/subnets (and Express's names loopback, linklocal, uniquelocal). `true`
+ * (believe any X-Forwarded-For) is refused: every client could then pick its own address and
+ * step around the wrong-key throttle.
+ */
+export type TrustProxy = false | number | string[];
+const PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+function isProxyAddress(value: string): boolean {
+  if (PROXY_NAMES.has(value)) return true;
+  const [address, prefix, extra] = value.split('/');
+  if (extra !== undefined || address === undefined) return false;
+  const family = isIP(address);
+  if (family === 0) return false;
+  if (prefix === undefined) return true;
+  return PLAIN_INTEGER.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+}
+const trustProxy = z.string().transform((value, ctx): TrustProxy => {
+  if (value === 'false') return false;
+  if (PLAIN_INTEGER.test(value)) return Number(value);
+  const list = value.split(',').map((part) => part.trim());
+  if (list.length > 0 && list.every(isProxyAddress)) return list;
+  ctx.addIssue({
+    code: 'custom',
+    message: 'must be false, a number of proxy hops, or a comma-separated list of proxy addresses/subnets (true is not accepted)',
+  });
+  return z.NEVER;
+});
 
 /** An OTLP/HTTP endpoint: an absolute http(s) URL. */
 const otlpUrl = z
@@ -58,7 +133,7 @@ const otelShape = {
 const envSchema = z.object({
   PORT: int(0, 65535).default(8080),
   HOST: z.string().min(1).default('0.0.0.0'),
-  API_KEY: z.string().min(8, 'must be at least 8 characters').optional(),
+  API_KEY: apiKey.optional(),
   K_RECS: int(1, 1000).default(10),
 
   LOG_LEVEL: z.enum(['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly']).default('info'),
@@ -85,10 +160,23 @@ const envSchema = z.object({
   POPULAR_WINDOW_DAYS: positiveNumber.default(14),
   KNN_NEIGHBOURS: int(1, 10_000).default(50),
   KNN_BM25_K1: positiveNumber.default(1.2),
-  KNN_BM25_B: z.coerce.number().min(0).max(1).default(0.75),
+  KNN_BM25_B: unitInterval.default(0.75),
 
   FAULT_USER_DIVISOR: int(0, 2 ** 31 - 1).default(0),
   SHUTDOWN_TIMEOUT_MS: int(100, 600_000).default(10_000),
+
+  LOG_BUFFER_MAX_MB: positiveNumber.default(16),
+  LOG_REPORT_INTERVAL_MS: int(100, 3_600_000).default(10_000),
+  HTTP_HEADERS_TIMEOUT_MS: int(100, 600_000).default(10_000),
+  HTTP_REQUEST_TIMEOUT_MS: int(100, 3_600_000).default(30_000),
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: int(100, 600_000).default(5_000),
+  NODE_ENV: z.string().optional(),
+  DOCS_ENABLED: booleanFromEnv.optional(),
+  CORS_ORIGINS: corsOrigins.optional(),
+  TRUST_PROXY: trustProxy.default(false),
+  AUTH_FAILURE_LIMIT: int(0, 1_000_000).default(20),
+  AUTH_FAILURE_WINDOW_MS: int(1_000, 86_400_000).default(60_000),
+  METRICS_PORT: int(0, 65535).default(9464),
 
   ...otelShape,
 });
@@ -146,6 +234,10 @@ export interface Config {
     stdout: boolean;
     maxSizeBytes: number;
     maxFiles: number;
+    /** Per output (file, stdout): what may wait in memory before lines are dropped (counted). */
+    bufferBytes: number;
+    /** How often dropped lines and write errors are reported. */
+    reportIntervalMs: number;
   };
   serviceEnvironment: string;
   dataset: DatasetConfig;
@@ -154,6 +246,25 @@ export interface Config {
   faultUserDivisor: number;
   shutdownTimeoutMs: number;
   tracing: TracingConfig;
+  /** Port of the Prometheus /metrics listener (same host); 0 means no metrics at all. */
+  metricsPort: number;
+  http: HttpSettings;
+}
+
+/** How the HTTP layer meets the outside world (docs page, browsers, proxies, guessers). */
+export interface HttpSettings {
+  /** Server timeouts: headers, whole request, idle keep-alive connection. */
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  /** Serve `/docs` (the OpenAPI document at `/openapi.json` is always served). */
+  docsEnabled: boolean;
+  /** Browser origins allowed by CORS; empty = CORS off (no Access-Control-* headers). */
+  corsOrigins: string[];
+  trustProxy: TrustProxy;
+  /** 401s per client address per window before it is answered 429; 0 = throttle off. */
+  authFailureLimit: number;
+  authFailureWindowMs: number;
 }
 
 export class ConfigError extends Error {
@@ -218,6 +329,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = envSchema.safeParse(withoutEmpty(env));
   if (!parsed.success) throw configError(parsed.error);
   const e = parsed.data;
+  if (e.HTTP_HEADERS_TIMEOUT_MS > e.HTTP_REQUEST_TIMEOUT_MS) {
+    throw new ConfigError('invalid configuration: HTTP_HEADERS_TIMEOUT_MS: must not exceed HTTP_REQUEST_TIMEOUT_MS');
+  }
   return {
     port: e.PORT,
     host: e.HOST,
@@ -231,6 +345,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       stdout: e.LOG_STDOUT,
       maxSizeBytes: Math.round(e.LOG_MAX_SIZE_MB * 1024 * 1024),
       maxFiles: e.LOG_MAX_FILES,
+      bufferBytes: Math.round(e.LOG_BUFFER_MAX_MB * 1024 * 1024),
+      reportIntervalMs: e.LOG_REPORT_INTERVAL_MS,
     },
     serviceEnvironment: e.SERVICE_ENVIRONMENT,
     dataset: {
@@ -253,5 +369,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     faultUserDivisor: e.FAULT_USER_DIVISOR,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     tracing: tracingConfig(e),
+    http: {
+      headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT_MS,
+      requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS,
+      keepAliveTimeoutMs: e.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+      docsEnabled: e.DOCS_ENABLED ?? e.NODE_ENV !== 'production',
+      corsOrigins: e.CORS_ORIGINS ?? [],
+      trustProxy: e.TRUST_PROXY,
+      authFailureLimit: e.AUTH_FAILURE_LIMIT,
+      authFailureWindowMs: e.AUTH_FAILURE_WINDOW_MS,
+    },
+    metricsPort: e.METRICS_PORT,
   };
 }

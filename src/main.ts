@@ -1,14 +1,20 @@
 import { randomBytes } from 'node:crypto';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { ConfigError, loadConfig, type Config } from './config';
+import { EXIT_CODES, ROUTES } from './contracts';
 import { createApp } from './http/app';
-import { drain, listen, serverUrl } from './http/server';
+import { errorBody, errors } from './http/errors';
+import { bindEarly, drain, ListenError, serverUrl, type EarlyServer } from './http/server';
+import { LogDirError } from './observability/log-writer';
 import { withFaultInjection } from './models/fault-injection';
-import { prepareModels } from './models/registry';
+import { prepareModels, type PreparedModels } from './models/registry';
 import type { ModelLookup } from './models/types';
 import { configureLogger, flushLogger, logFilePath, logger } from './observability/logger';
 import { registerSecret } from './observability/redact';
 import { setDiagnosticSink, shutdownTracing, startTracing, tracingEnabled, type DiagSink } from './observability/tracing';
+import { timedModels } from './http/request-metrics';
+import { ServiceMetrics } from './observability/metrics';
+import { closeMetrics, listenMetrics, METRICS_PATH } from './observability/metrics-server';
 
 /** OpenTelemetry's own diagnostics (exporter failures, rate limited) into the service log. */
 const otelDiagnostics: DiagSink = (level, message, fields) => {
@@ -43,18 +49,50 @@ function withFaults(models: ModelLookup, divisor: number): ModelLookup {
   };
 }
 
+/** What the early-bound port answers while the models are prepared: 503 in our error shape. */
+const NOT_READY_BODY = JSON.stringify(errorBody(errors.notReady()));
+const notReady = (_req: IncomingMessage, res: ServerResponse): void => {
+  res.writeHead(503, {
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': Buffer.byteLength(NOT_READY_BODY),
+    'Retry-After': '1',
+    'X-Content-Type-Options': 'nosniff',
+    'Cache-Control': 'no-store',
+  });
+  res.end(NOT_READY_BODY);
+};
+
+/**
+ * Every start-up failure ends here: one line on stderr (whatever the log settings), the same
+ * in the log when the logger is up, and the exit code of its kind (EXIT_CODES).
+ */
+async function startupFailure(code: number, line: string, error?: unknown): Promise<never> {
+  const oneLine = line.replace(/\s*\n\s*/g, ' ');
+  process.stderr.write(`recoscope: ${oneLine}\n`);
+  if (loggerReady) {
+    logger.error(oneLine, { event: { action: 'startup-failed' }, ...(error instanceof Error ? { err: error } : {}) });
+    await flushLogger();
+  }
+  process.exit(code);
+}
+let loggerReady = false;
+
 async function main(): Promise<void> {
   let config: Config;
   try {
     config = loadConfig();
   } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`recoscope: ${error.message}\n`);
-      process.exit(2);
-    }
+    if (error instanceof ConfigError) return startupFailure(EXIT_CODES.config, error.message);
     throw error;
   }
-  configureLogger(config);
+  try {
+    configureLogger(config);
+  } catch (error) {
+    // Before any model is trained: a service that cannot write its logs must not start.
+    if (error instanceof LogDirError) return startupFailure(EXIT_CODES.logDir, error.message);
+    throw error;
+  }
+  loggerReady = true;
   // Tracing patches no module, so it starts here, after the configuration (OTEL_* included)
   // has been validated; with no OTLP endpoint no SDK module is loaded.
   setDiagnosticSink(otelDiagnostics);
@@ -63,18 +101,45 @@ async function main(): Promise<void> {
   registerSecret(apiKey);
 
   const startedAt = process.hrtime.bigint();
-  const prepared = await prepareModels(config, logger);
-  const models = withFaults(prepared.registry, config.faultUserDivisor);
-  const app = createApp({ models, apiKey, kRecs: config.kRecs, logger });
-
-  let server: Server;
+  // Bound before training, so a port in use fails in milliseconds; 503 until the models are ready.
+  let early: EarlyServer;
   try {
-    server = await listen(app, config.port, config.host);
+    early = await bindEarly(config.port, config.host, notReady, config.http);
   } catch (error) {
-    logger.error(`cannot listen on ${config.host}:${config.port}`, { err: error });
-    await flushLogger();
-    process.exit(1);
+    if (error instanceof ListenError) return startupFailure(EXIT_CODES.listen, error.message, error.cause);
+    throw error;
   }
+  const server: Server = early.server;
+  logger.info(`bound ${serverUrl(server)}: preparing the models (answering 503 until ready)`, { event: { action: 'bound' } });
+
+  let prepared: Awaited<ReturnType<typeof prepareModels>>;
+  try {
+    prepared = await prepareModels(config, logger);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    const what = reason.includes(config.dataset.source) ? 'the models' : `the models from dataset ${config.dataset.source}`;
+    return startupFailure(EXIT_CODES.dataset, `cannot prepare ${what}: ${reason}`, error);
+  }
+  const metrics = config.metricsPort === 0 ? undefined : serviceMetrics(prepared);
+  const served = metrics === undefined ? prepared.registry : timedModels(prepared.registry, metrics);
+  const models = withFaults(served, config.faultUserDivisor);
+  const app = createApp({ models, apiKey, kRecs: config.kRecs, logger, http: config.http, ...(metrics === undefined ? {} : { metrics }) });
+
+  // Before the `listening` line, so whoever waits for it can scrape at once.
+  let metricsServer: Server | undefined;
+  if (metrics !== undefined) {
+    try {
+      metricsServer = await listenMetrics(metrics, config.metricsPort, config.host);
+    } catch (error) {
+      const listenError = new ListenError(config.host, config.metricsPort, error);
+      return startupFailure(EXIT_CODES.listen, `${listenError.message} (METRICS_PORT)`, error);
+    }
+    logger.info(`metrics on ${serverUrl(metricsServer)}${METRICS_PATH}`, {
+      event: { action: 'metrics-listening' },
+      recoscope: { url: `${serverUrl(metricsServer)}${METRICS_PATH}` },
+    });
+  }
+  early.serve(app);
   const startupMs = Number(process.hrtime.bigint() - startedAt) / 1e6;
   logger.info(`listening on ${serverUrl(server)} (Node ${process.version})`, {
     event: { action: 'listening' },
@@ -90,35 +155,79 @@ async function main(): Promise<void> {
     },
   });
 
-  installShutdown(server, config.shutdownTimeoutMs);
+  installShutdown(server, config.shutdownTimeoutMs, metricsServer);
 }
 
-function installShutdown(server: Server, timeoutMs: number): void {
+/** Logs without ever throwing: the crash handler must not crash again. */
+function safeLog(level: 'error' | 'warn' | 'info', message: string, meta: Record<string, unknown>): void {
+  try {
+    logger.log(level, message, meta);
+  } catch (error) {
+    process.stderr.write(`recoscope: ${message} (and logging it failed: ${String(error)})\n`);
+  }
+}
+
+/** The registry of the process, with the served models' info and load times. */
+function serviceMetrics(prepared: PreparedModels): ServiceMetrics {
+  const metrics = new ServiceMetrics({ routes: Object.values(ROUTES) });
+  metrics.setModels(
+    prepared.registry.names().map((name) => {
+      const timing = prepared.timings.models[name];
+      return {
+        model: name,
+        // A model trained at start-up has no artifact version.
+        version: timing?.version ?? 'trained-at-startup',
+        datasetFingerprint: prepared.dataset.fingerprint,
+        source: timing?.source ?? 'trained',
+        loadSeconds: (timing?.ms ?? 0) / 1000,
+      };
+    }),
+    prepared.timings.datasetMs / 1000,
+  );
+  return metrics;
+}
+
+/**
+ * SIGTERM/SIGINT: stop accepting, drain in-flight requests, stop tracing, then write out every
+ * accepted log line of every output, then exit. The whole sequence is bounded by
+ * SHUTDOWN_TIMEOUT_MS: the drain gets it minus a reserve for the log flush (a quarter, at
+ * most 2 s), the flush whatever is left (at least the reserve).
+ */
+function installShutdown(server: Server, timeoutMs: number, metricsServer: Server | undefined): void {
   let shuttingDown = false;
   const shutdown = async (reason: string, exitCode: number): Promise<void> => {
     if (shuttingDown) return;
     shuttingDown = true;
-    logger.info(`shutting down (${reason}): draining requests`, { event: { action: 'shutdown' } });
-    const drained = await drain(server, timeoutMs);
-    if (!drained) logger.warn(`drain timed out after ${timeoutMs} ms: remaining connections were closed`);
+    const deadline = Date.now() + timeoutMs;
+    const flushReserve = Math.min(2_000, Math.floor(timeoutMs / 4));
+    safeLog('info', `shutting down (${reason}): draining requests`, { event: { action: 'shutdown' } });
+    const drainMs = timeoutMs - flushReserve;
+    const drained = await drain(server, drainMs);
+    if (!drained) safeLog('warn', `drain timed out after ${drainMs} ms: remaining connections were closed`, {});
+    if (metricsServer !== undefined) await closeMetrics(metricsServer);
     await shutdownTracing();
-    logger.info('shutdown complete', { event: { action: 'shutdown-complete' } });
-    await flushLogger();
+    safeLog('info', 'shutdown complete', { event: { action: 'shutdown-complete' } });
+    await flushLogger(Math.max(flushReserve, deadline - Date.now()));
     process.exit(exitCode);
   };
   process.once('SIGTERM', () => void shutdown('SIGTERM', 0));
   process.once('SIGINT', () => void shutdown('SIGINT', 0));
+  let crashed = false;
   process.on('uncaughtException', (error) => {
-    logger.error('uncaught exception', { err: error });
+    if (crashed) {
+      // A second failure while shutting down after the first: say it, never throw again.
+      process.stderr.write(`recoscope: uncaught exception during crash shutdown: ${error.stack ?? String(error)}\n`);
+      return;
+    }
+    crashed = true;
+    safeLog('error', 'uncaught exception', { err: error });
     void shutdown('uncaught exception', 1);
   });
   process.on('unhandledRejection', (reason) => {
-    logger.error('unhandled promise rejection', { err: reason instanceof Error ? reason : new Error(String(reason)) });
+    safeLog('error', 'unhandled promise rejection', { err: reason instanceof Error ? reason : new Error(String(reason)) });
   });
 }
 
 main().catch(async (error: unknown) => {
-  logger.error('start-up failed', { err: error instanceof Error ? error : new Error(String(error)) });
-  await flushLogger();
-  process.exit(1);
+  await startupFailure(EXIT_CODES.failure, `start-up failed: ${error instanceof Error ? error.message : String(error)}`, error);
 });

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Elasticsearch for the local stack. Sourced by stack/stack.sh (needs lib.sh).
 #
 # Distribution: org.elasticsearch.distribution.integ-test-zip:elasticsearch:<v>:zip from Maven
@@ -5,10 +6,13 @@
 # x-pack-security (no ILM, no data streams, no ingest pipelines' extra processors), and it comes
 # without a bundled JDK, so it runs on the machine's Java 17. 8.x runs on Java 17.
 #
-# Elasticsearch refuses to run as root, so it runs as the system user $ES_USER. Its state
-# (config, data, logs, pid) lives in $ES_STATE_DIR, which must be reachable by that user; when
-# STACK_RUN_DIR sits under a directory the user cannot traverse (e.g. /root in CI), the state
-# moves to /var/tmp/recoscope-es/<hash> and a symlink from $STACK_RUN_DIR/es points at it.
+# Elasticsearch refuses to run as root, so it runs as the system user $ES_USER, which takes
+# root (useradd, chown, runuser): started by anyone else, es says so and stops. Its state
+# (config, data, logs, pid, and the ES home when the cache is out of the user's reach) lives in
+# $STACK_RUN_DIR/es, which must be reachable by that user; when STACK_RUN_DIR sits under a
+# directory the user cannot traverse (e.g. /root in CI), the state moves to
+# /var/tmp/recoscope-es/<hash> and a symlink from $STACK_RUN_DIR/es points at it. `down`
+# (es_reset) removes it, and /var/tmp/recoscope-es once empty.
 # 8.7.1, not the newest 8.19.x: from 8.8 on, the `GET /` handler (RestMainAction) lives in the
 # rest-root module, which the integ-test-zip does not ship (checked: 8.7.1 has it in the server
 # jar, 8.9.0/8.10.2/8.11.3/8.19.21 answer `GET /` with 405). Filebeat's Elasticsearch output
@@ -22,11 +26,13 @@ ES_DIST="$STACK_CACHE_DIR/elasticsearch-$ES_VERSION"
 ES_URL="http://127.0.0.1:$ES_PORT"
 ES_MAVEN_BASE="${ES_MAVEN_BASE:-https://repo1.maven.org/maven2}"
 
+ES_VAR_TMP=/var/tmp/recoscope-es
+
 as_es() { runuser -u "$ES_USER" -- "$@"; }
 
 es_ensure_user() {
+  require_root "es: running Elasticsearch as user $ES_USER (useradd, chown, runuser)"
   id "$ES_USER" >/dev/null 2>&1 && return 0
-  [ "$(id -u)" -eq 0 ] || die "es: user $ES_USER is missing and only root can create it (useradd --system $ES_USER)"
   log "es: creating system user $ES_USER"
   useradd --system --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin "$ES_USER"
 }
@@ -45,8 +51,8 @@ es_install() {
   local url="$ES_MAVEN_BASE/org/elasticsearch/distribution/integ-test-zip/elasticsearch/$ES_VERSION/elasticsearch-$ES_VERSION.zip"
   local zip="$STACK_CACHE_DIR/elasticsearch-$ES_VERSION.zip" want got tmp
   log "es: downloading $url"
-  curl -fsSL --retry 3 -o "$zip.part" "$url" || die "es: download failed: $url"
-  want="$(curl -fsSL --retry 3 "$url.sha1" | cut -c1-40)" || die "es: cannot fetch $url.sha1"
+  http_download -fsSL -o "$zip.part" "$url" || die "es: download failed: $url"
+  want="$(http_download -fsSL "$url.sha1" | cut -c1-40)" || die "es: cannot fetch $url.sha1"
   got="$(sha1sum "$zip.part" | cut -c1-40)"
   [ "$want" = "$got" ] || { rm -f "$zip.part"; die "es: sha1 mismatch for $url (want $want, got $got)"; }
   mv "$zip.part" "$zip"
@@ -69,19 +75,23 @@ es_state_dir() {
   # The user cannot reach STACK_RUN_DIR (a parent is mode 700): keep the state elsewhere.
   rmdir "$d" 2>/dev/null || true
   local alt
-  alt="/var/tmp/recoscope-es/$(printf '%s' "$STACK_RUN_DIR" | sha1sum | cut -c1-12)"
-  mkdir -p "$alt"; chmod 755 /var/tmp/recoscope-es; chown "$ES_USER:" "$alt"
+  alt="$ES_VAR_TMP/$(printf '%s' "$STACK_RUN_DIR" | sha1sum | cut -c1-12)"
+  mkdir -p "$alt"; chmod 755 "$ES_VAR_TMP"; chown "$ES_USER:" "$alt"
   ln -sfn "$alt" "$d"
   echo "$alt"
 }
 
-# The ES home the user can read: the cache itself, or a copy when the cache is out of its reach.
+# The ES home the user can read: the cache itself, or, when the cache is out of its reach, a
+# copy inside this run's state (hard links where the file system allows: no extra disk), so
+# that removing the state removes it too.
 es_home() {
+  local state="$1"
   if as_es test -r "$ES_DIST/lib" && as_es test -x "$ES_DIST/bin/elasticsearch"; then echo "$ES_DIST"; return; fi
-  local copy="/var/tmp/recoscope-es/dist-$ES_VERSION"
+  local copy="$state/home-$ES_VERSION"
   if [ ! -x "$copy/bin/elasticsearch" ]; then
-    mkdir -p /var/tmp/recoscope-es; chmod 755 /var/tmp/recoscope-es
-    rm -rf "$copy.tmp"; cp -a "$ES_DIST" "$copy.tmp"; chmod -R a+rX "$copy.tmp"; mv "$copy.tmp" "$copy"
+    rm -rf "$copy.tmp"
+    cp -al "$ES_DIST" "$copy.tmp" 2>/dev/null || { rm -rf "$copy.tmp"; cp -a "$ES_DIST" "$copy.tmp"; }
+    chmod -R a+rX "$copy.tmp"; mv "$copy.tmp" "$copy"
   fi
   echo "$copy"
 }
@@ -130,15 +140,16 @@ es_start() {
   es_ensure_user
   local state home java_home
   state="$(es_state_dir)"
-  home="$(es_home)"
+  home="$(es_home "$state")"
   java_home="$(es_java_home)"
   mkdir -p "$state/data" "$state/logs"
   chown "$ES_USER:" "$state/data" "$state/logs"
   es_write_config "$state" "$home"
   rm -f "$state/es.pid"
-  if curl -fsS -o /dev/null "$ES_URL" 2>/dev/null; then die "es: something else already answers on $ES_URL"; fi
+  if http_probe -fsS -o /dev/null "$ES_URL" 2>/dev/null; then die "es: something else already answers on $ES_URL"; fi
   log "es: starting $ES_VERSION on $ES_URL as $ES_USER (state $state, java $java_home)"
   # -d daemonizes once the node has started; -p makes ES write the server JVM's pid.
+  # shellcheck disable=SC2016 # $ES_TMPDIR, $0 and $1 are expanded by the inner bash.
   if ! as_es env -i PATH=/usr/bin:/bin HOME=/nonexistent ES_JAVA_HOME="$java_home" \
       ES_PATH_CONF="$state/config" ES_TMPDIR="$state/tmp" \
       bash -c 'mkdir -p "$ES_TMPDIR" && exec "$0"/bin/elasticsearch -d -p "$1"' "$home" "$state/es.pid" \
@@ -159,16 +170,18 @@ es_start() {
 
 es_stop() { stop_pid es 60; }
 
-# Remove the data and logs (used by `stack.sh up`/`down` unless STACK_KEEP_DATA=1).
+# Remove the state: data, logs, config, the ES home copy (used by `stack.sh up`/`down` unless
+# STACK_KEEP_DATA=1), and /var/tmp/recoscope-es once no other stack's state is in it.
 es_reset() {
   local d="$STACK_RUN_DIR/es"
   if [ -L "$d" ]; then rm -rf "$(readlink -f "$d")"; rm -f "$d"; else rm -rf "$d"; fi
+  rmdir "$ES_VAR_TMP" 2>/dev/null || true
 }
 
 es_status() {
   local p
   if p="$(read_pid es)"; then
-    log "es: running pid $p on $ES_URL: $(curl -fsS "$ES_URL/_cat/health?h=status" 2>/dev/null || echo 'not answering')"
+    log "es: running pid $p on $ES_URL: $(http_probe -fsS "$ES_URL/_cat/health?h=status" 2>/dev/null || echo 'not answering')"
   else
     log "es: stopped"; return 1
   fi
@@ -176,6 +189,7 @@ es_status() {
 
 es_version() {
   local live
-  live="$(curl -fsS "$ES_URL" 2>/dev/null | sed -n 's/.*"number" *: *"\([^"]*\)".*/\1/p' | head -n1)"
+  # Not running is fine here: the pipeline's failure must not stop `stack.sh versions`.
+  live="$(http_probe -fsS "$ES_URL" 2>/dev/null | sed -n 's/.*"number" *: *"\([^"]*\)".*/\1/p' | head -n1 || true)"
   echo "elasticsearch $ES_VERSION (integ-test-zip from Maven Central${live:+, running $live})"
 }

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Filebeat for the local stack. Sourced by stack/stack.sh (needs lib.sh).
 #
 # Built from source fetched through the Go module proxy (github.com/elastic/beats/v7). The
@@ -23,7 +24,7 @@ filebeat_install() {
   out="$(cd "$STACK_CACHE_DIR" && GOFLAGS=-mod=mod go mod download -json "$FILEBEAT_MODULE@v$FILEBEAT_VERSION")" \
     || die "filebeat: go mod download failed: $out"
   dir="$(printf '%s\n' "$out" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p')"
-  [ -n "$dir" ] && [ -d "$dir" ] || die "filebeat: no module dir in: $out"
+  if [ -z "$dir" ] || [ ! -d "$dir" ]; then die "filebeat: no module dir in: $out"; fi
   # The module cache is read-only; a writable copy lets the build use the module's own go.mod
   # (with its replace directives) as the main module.
   src="$STACK_CACHE_DIR/filebeat-src-$FILEBEAT_VERSION"
@@ -72,10 +73,10 @@ filebeat_start() {
       tail -n 30 "$state/logs/filebeat" >&2 2>/dev/null || true
       die "filebeat: exited during start"
     fi
-    curl -fsS -o /dev/null "$stats" 2>/dev/null && break
+    http_probe -fsS -o /dev/null "$stats" 2>/dev/null && break
     sleep 0.2
   done
-  curl -fsS -o /dev/null "$stats" 2>/dev/null || { filebeat_stop; die "filebeat: stats endpoint $stats not answering"; }
+  http_probe -fsS -o /dev/null "$stats" 2>/dev/null || { filebeat_stop; die "filebeat: stats endpoint $stats not answering"; }
   log "filebeat: up (pid $(cat "$STACK_RUN_DIR/filebeat.pid"))"
 }
 

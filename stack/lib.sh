@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared helpers for stack/*.sh. Sourced, not executed.
 PROJECT_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 STACK_CACHE_DIR="${STACK_CACHE_DIR:-$PROJECT_ROOT/.cache/stack}"
@@ -8,6 +9,18 @@ mkdir -p "$STACK_CACHE_DIR" "$STACK_RUN_DIR"
 
 log() { printf '[stack] %s\n' "$*" >&2; }
 die() { printf '[stack] error: %s\n' "$*" >&2; exit 1; }
+
+# Every HTTP call of the stack scripts goes through one of these two, so none can hang:
+#   http_probe URL...     a local health/status probe: 2 s to connect, 10 s in all
+#   http_download ARGS... a download from a registry: 30 s to connect, STACK_DOWNLOAD_TIMEOUT
+#                         (default 1800 s) in all, 3 retries
+http_probe() { curl --connect-timeout 2 --max-time "${STACK_PROBE_TIMEOUT:-10}" "$@"; }
+http_download() { curl --connect-timeout 30 --max-time "${STACK_DOWNLOAD_TIMEOUT:-1800}" --retry 3 "$@"; }
+
+# require_root WHAT: a clear stop, instead of a failing runuser/chown/useradd further down.
+require_root() {
+  [ "$(id -u)" -eq 0 ] || die "$1 needs root (run as root, e.g. sudo -E bash stack/stack.sh ...; see stack/README.md)"
+}
 
 pid_alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
 
@@ -34,7 +47,7 @@ stop_pid() {
 wait_http() {
   local url="$1" secs="${2:-120}" i
   for ((i=0; i<secs*2; i++)); do
-    if curl -fsS -o /dev/null "$url" 2>/dev/null; then return 0; fi
+    if http_probe -fsS -o /dev/null "$url" 2>/dev/null; then return 0; fi
     sleep 0.5
   done
   return 1

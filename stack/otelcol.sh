@@ -1,11 +1,13 @@
 # shellcheck shell=bash
 # OpenTelemetry Collector for stack/stack.sh: built from otel-collector/builder-config.yaml
-# with the Collector Builder (ocb, from the Go module proxy), run with
-# otel-collector/config.local.yaml. Sourced after lib.sh; defines otelcol_install,
+# with the Collector Builder (ocb, from the Go module proxy), run with the base config
+# otel-collector/config.yaml plus the overlay otel-collector/config.local.yaml (two --config
+# flags; the collector merges them). Sourced after lib.sh; defines otelcol_install,
 # otelcol_start, otelcol_stop, otelcol_status, otelcol_version.
 #
 # Environment (all optional):
-#   OTELCOL_CONFIG            collector config (default otel-collector/config.local.yaml)
+#   OTELCOL_CONFIG            base collector config (default otel-collector/config.yaml)
+#   OTELCOL_OVERLAY           overlay merged over it (default otel-collector/config.local.yaml)
 #   OTELCOL_FILE_PATH         where the file exporter writes OTLP JSON lines
 #                             (default $STACK_RUN_DIR/otelcol/traces.jsonl)
 #   OTELCOL_HOST              listen address of receivers/health (default 127.0.0.1)
@@ -88,10 +90,12 @@ otelcol_install() {
 }
 
 otelcol_start() {
-  local name bin config p health logf
+  local name bin p health logf
+  local -a config
   name="$(_otelcol_name)"
   bin="$(_otelcol_bin)"
-  config="${OTELCOL_CONFIG:-$PROJECT_ROOT/otel-collector/config.local.yaml}"
+  config=(--config "${OTELCOL_CONFIG:-$PROJECT_ROOT/otel-collector/config.yaml}"
+          --config "${OTELCOL_OVERLAY:-$PROJECT_ROOT/otel-collector/config.local.yaml}")
   [ -x "$bin" ] || die "otelcol: not built, run: stack/stack.sh install otelcol"
   if p="$(read_pid "$name")"; then log "otelcol: already running (pid $p)"; return 0; fi
   export OTELCOL_FILE_PATH="${OTELCOL_FILE_PATH:-$STACK_RUN_DIR/$name/traces.jsonl}"
@@ -100,9 +104,9 @@ otelcol_start() {
   export OTELCOL_METRICS_PORT="${OTELCOL_METRICS_PORT:-8888}"
   mkdir -p "$(dirname "$OTELCOL_FILE_PATH")"
   logf="$STACK_RUN_DIR/$name.log"
-  "$bin" validate --config "$config" > "$logf" 2>&1 || { cat "$logf" >&2; die "otelcol: invalid config $config"; }
+  "$bin" validate "${config[@]}" > "$logf" 2>&1 || { cat "$logf" >&2; die "otelcol: invalid config ${config[*]}"; }
   # setsid: own process group, so stop_pid's group kill reaches only the collector.
-  setsid "$bin" --config "$config" >> "$logf" 2>&1 < /dev/null &
+  setsid "$bin" "${config[@]}" >> "$logf" 2>&1 < /dev/null &
   echo $! > "$STACK_RUN_DIR/$name.pid"
   health="http://$OTELCOL_HOST:$OTELCOL_HEALTH_PORT/"
   if ! wait_http "$health" "${OTELCOL_START_TIMEOUT:-60}"; then
@@ -119,7 +123,7 @@ otelcol_status() {
   local name p
   name="$(_otelcol_name)"
   if p="$(read_pid "$name")"; then
-    if curl -fsS -o /dev/null "http://${OTELCOL_HOST:-127.0.0.1}:${OTELCOL_HEALTH_PORT:-13133}/" 2>/dev/null; then
+    if http_probe -fsS -o /dev/null "http://${OTELCOL_HOST:-127.0.0.1}:${OTELCOL_HEALTH_PORT:-13133}/" 2>/dev/null; then
       log "otelcol: running (pid $p), healthy"
     else
       log "otelcol: running (pid $p), NOT healthy"; return 1

@@ -8,7 +8,7 @@
 import { loadConfig } from '../config';
 import type { SyntheticParams } from '../data/synthetic';
 import { KION_PRESET, SyntheticParamsError, validateSyntheticParams, writeSyntheticCsv } from '../data/synthetic';
-import { parseCommandLine, UsageError } from './usage';
+import { parseCommandLine, runCli, UsageError } from './usage';
 
 const USAGE = `usage: npm run data:generate -- [--preset kion|default] [--users N] [--items M] [--interactions X] [--seed S] [--out FILE]
   --preset kion     ~960k users, 16k items, 5.5M interactions (MTS Kion scale)
@@ -58,23 +58,17 @@ export function resolveParams(argv: string[]): { params: SyntheticParams; out: s
     interactions: intFlag('interactions', values.interactions) ?? base.interactions,
     seed: intFlag('seed', values.seed) ?? base.seed,
   };
-  validateSyntheticParams(params);
+  try {
+    validateSyntheticParams(params);
+  } catch (err) {
+    if (err instanceof SyntheticParamsError) throw new UsageError(err.message);
+    throw err;
+  }
   return { params, out: values.out ?? 'data/generated/kion-like.csv' };
 }
 
 async function main(): Promise<void> {
-  let resolved;
-  try {
-    resolved = resolveParams(process.argv.slice(2));
-  } catch (err) {
-    if (err instanceof UsageError || err instanceof SyntheticParamsError) {
-      if (err.message !== '') process.stderr.write(`data:generate: ${err.message}\n`);
-      process.stderr.write(`${USAGE}\n`);
-      process.exit(err.message === '' ? 0 : 2);
-    }
-    throw err;
-  }
-  const { params, out } = resolved;
+  const { params, out } = resolveParams(process.argv.slice(2));
   const started = performance.now();
   const written = await writeSyntheticCsv(params, out);
   const ms = Math.round(performance.now() - started);
@@ -84,9 +78,4 @@ async function main(): Promise<void> {
   );
 }
 
-if (require.main === module) {
-  main().catch((err: unknown) => {
-    process.stderr.write(`data:generate: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exit(1);
-  });
-}
+if (require.main === module) runCli('data:generate', USAGE, main);

@@ -15,7 +15,7 @@ import { MODEL_NAMES, modelSpec, parseModelList } from '../models/catalog';
 import { evaluationFor } from '../models/offline-quality';
 import { datasetInfo } from '../models/registry';
 import { trainModel } from '../models/training';
-import { parseCommandLine, UsageError } from './usage';
+import { parseCommandLine, runCli, UsageError } from './usage';
 
 const USAGE = `usage: npm run train -- [--dataset <path|synthetic>] [--models ${MODEL_NAMES.join(',')}] [--out artifacts] [--evaluation runs/<id>.json]`;
 
@@ -33,7 +33,14 @@ function parse(argv: string[]): { config: Config; models: ModelName[]; evaluatio
     allowPositionals: false,
   });
   if (values.help === true) throw new UsageError('');
-  const config = loadConfig();
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    // A bad environment variable: the same exit 2 and usage as a bad flag.
+    if (err instanceof ConfigError) throw new UsageError(err.message);
+    throw err;
+  }
   if (values.dataset !== undefined) config.dataset.source = values.dataset;
   if (values.out !== undefined) config.artifactsDir = values.out;
   let models: ModelName[] = [...MODEL_NAMES];
@@ -50,17 +57,7 @@ function parse(argv: string[]): { config: Config; models: ModelName[]; evaluatio
 const mb = (bytes: number): string => `${(bytes / 1e6).toFixed(1)} MB`;
 
 async function main(): Promise<void> {
-  let parsed;
-  try {
-    parsed = parse(process.argv.slice(2));
-  } catch (err) {
-    if (err instanceof UsageError || err instanceof ConfigError) {
-      if (err.message !== '') process.stderr.write(`train: ${err.message}\n`);
-      process.stderr.write(`${USAGE}\n`);
-      process.exit(err.message === '' ? 0 : 2);
-    }
-    throw err;
-  }
+  const parsed = parse(process.argv.slice(2));
   const { config, models } = parsed;
   // An `npm run evaluate` run record whose metrics the matching artifacts carry.
   const evaluationRecord: unknown = parsed.evaluation === undefined ? undefined : JSON.parse(await readFile(parsed.evaluation, 'utf8'));
@@ -96,7 +93,4 @@ async function main(): Promise<void> {
   process.stdout.write(`peak RSS ${mb(process.resourceUsage().maxRSS * 1024)}\n`);
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`train: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(1);
-});
+runCli('train', USAGE, main);

@@ -1,15 +1,32 @@
 /**
  * One access log line per request, written when the response is done, with ECS HTTP fields
  * and ours under `reco.*`. 2xx → info, 4xx → warn, 5xx → error with the stack.
+ *
+ * The service's logger takes the fast path (`logEcsRecord`): the same ECS document winston
+ * would write, serialised once, straight into the log writer. Every string is redacted in its
+ * raw and percent-decoded forms (a client can paste its key, encoded, into the path), and the
+ * client-supplied ones (path, User-Agent) are clipped.
  */
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Logger } from 'winston';
 import { ACCESS_DATASET } from '../contracts';
+import { logEcsRecord, logger as serviceLogger } from '../observability/logger';
+import { clipText, redactUrlDerived } from '../observability/redact';
 import type { RecoFields } from './locals';
 
 
-// A path is client input of any length; the log keeps enough to recognise it.
-const MAX_LOGGED_PATH = 1024;
+/** A path or header is client input of any length; the log keeps enough to recognise it. */
+export const MAX_LOGGED_CLIENT_TEXT = 1024;
+
+/** Redacted (raw and decoded forms), then clipped: for every client-supplied string logged. */
+export function clientText(value: string | undefined): string | undefined {
+  return value === undefined ? undefined : clipText(redactUrlDerived(value), MAX_LOGGED_CLIENT_TEXT);
+}
+
+/** The access line's level: 5xx → error, 4xx or aborted → warn, else info. */
+export function accessLevel(status: number, aborted: boolean): 'error' | 'warn' | 'info' {
+  return status >= 500 ? 'error' : status >= 400 || aborted ? 'warn' : 'info';
+}
 
 export function accessLog(logger: Logger): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) => {
@@ -35,10 +52,10 @@ function writeAccessLine(
   aborted: boolean,
 ): void {
   const status = res.statusCode;
-  const level = status >= 500 ? 'error' : status >= 400 || aborted ? 'warn' : 'info';
-  // Observability off (no transports) or a level filtered out: skip building the record.
+  const level = accessLevel(status, aborted);
+  // Observability off (no outputs) or a level filtered out: skip building the record.
   if (logger.silent || !logger.isLevelEnabled(level)) return;
-  const path = req.path.length > MAX_LOGGED_PATH ? `${req.path.slice(0, MAX_LOGGED_PATH)}…` : req.path;
+  const path = clientText(req.path) ?? '';
   const failure = locals.failure;
   const reco: RecoFields | undefined =
     failure === undefined ? locals.reco : { ...locals.reco, error_key: failure.key };
@@ -54,7 +71,7 @@ function writeAccessLine(
     http: { request: { method: req.method }, response: { status_code: status } },
     url: { path },
     client: { ip: req.socket.remoteAddress },
-    user_agent: { original: req.headers['user-agent'] },
+    user_agent: { original: clientText(req.headers['user-agent']) },
     reco,
   };
   if (locals.traceIds !== undefined) {
@@ -71,5 +88,8 @@ function writeAccessLine(
   }
   const durationMs = Number(durationNs) / 1e6;
   const message = `${req.method} ${path} ${status} ${durationMs.toFixed(1)}ms${aborted ? ' (client aborted)' : ''}`;
-  logger.log(level, message, record);
+  // The service's own logger takes the fast path; any other winston logger (the in-process
+  // HTTP tests' in-memory one) gets the same record through its format pipeline.
+  if (logger === serviceLogger) logEcsRecord(level, message, record, redactUrlDerived);
+  else logger.log(level, message, record);
 }

@@ -6,17 +6,9 @@
 import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import { recordRequestError } from '../observability/tracing';
 
-export type ErrorKey =
-  | 'unauthorized'
-  | 'model_not_found'
-  | 'user_not_found'
-  | 'validation_error'
-  | 'http_exception'
-  | 'server_error';
+import type { ErrorBody, ErrorKey } from './schemas';
 
-export interface ErrorBody {
-  errors: { error_key: ErrorKey; error_message: string; error_loc: string[] | null }[];
-}
+export type { ErrorBody, ErrorKey };
 
 export class HttpError extends Error {
   override name = 'HttpError';
@@ -49,7 +41,16 @@ export const errors = {
   invalidUserId: () =>
     new HttpError(422, 'validation_error', 'user_id must be a non-negative decimal integer', ['path', 'user_id']),
   notFound: () => new HttpError(404, 'http_exception', 'Not Found'),
-  methodNotAllowed: () => new HttpError(405, 'http_exception', 'Method Not Allowed'),
+  // RFC 9110 §15.5.6: a 405 says which methods the resource has (every route is GET-only).
+  methodNotAllowed: () => new HttpError(405, 'http_exception', 'Method Not Allowed', null, { Allow: 'GET, HEAD' }),
+  /** Too many wrong keys from this client address (see auth-throttle.ts). */
+  tooManyAuthFailures: (retryAfterSeconds: number) =>
+    new HttpError(429, 'too_many_requests', 'Too many failed authentication attempts: retry later', null, {
+      'Retry-After': String(retryAfterSeconds),
+    }),
+  /** The port is bound while the models are still being prepared. */
+  notReady: () =>
+    new HttpError(503, 'service_unavailable', 'Starting up: models are being prepared', null, { 'Retry-After': '1' }),
 };
 
 /** Client-supplied text echoed in a message is clipped, so a 10 KB id makes a short error. */
@@ -57,9 +58,12 @@ function clip(text: string, max = 64): string {
   return text.length <= max ? text : `${text.slice(0, max)}…`;
 }
 
+export function errorBody(error: HttpError): ErrorBody {
+  return { errors: [{ error_key: error.key, error_message: error.message, error_loc: error.loc }] };
+}
+
 function send(res: Response, error: HttpError): void {
-  const body: ErrorBody = { errors: [{ error_key: error.key, error_message: error.message, error_loc: error.loc }] };
-  res.status(error.status).set(error.headers).json(body);
+  res.status(error.status).set(error.headers).json(errorBody(error));
 }
 
 export const notFoundHandler: RequestHandler = (_req, _res, next) => next(errors.notFound());

@@ -4,13 +4,13 @@ import type { ModelLookup } from '../models/types';
 import { annotateRequest, requestStages } from '../observability/tracing';
 import type { RecoFields } from './locals';
 import type { BearerCheck } from './auth';
+import type { AuthThrottle } from './auth-throttle';
 import { errors } from './errors';
 import { parseUserId } from './user-id';
 
-export interface RecoResponse {
-  user_id: number;
-  items: number[];
-}
+import type { RecoResponse } from './schemas';
+
+export type { RecoResponse };
 
 type RecoParams = { model_name: string; user_id: string };
 
@@ -18,6 +18,8 @@ export interface RecoRouteOptions {
   models: ModelLookup;
   k: number;
   isAuthorized: BearerCheck;
+  /** Wrong-key throttle: checked before the key, fed by every 401. */
+  throttle?: AuthThrottle;
 }
 
 /**
@@ -25,14 +27,23 @@ export interface RecoRouteOptions {
  * a router dispatch per request (and a wrapper span check when tracing), on a route whose
  * whole budget is a few hundred microseconds.
  */
-export function recoHandler({ models, k, isAuthorized }: RecoRouteOptions): RequestHandler<RecoParams> {
+export function recoHandler({ models, k, isAuthorized, throttle }: RecoRouteOptions): RequestHandler<RecoParams> {
   return (req: Request<RecoParams>, res: Response) => {
     const { model_name: modelName, user_id: rawUserId } = req.params;
     // Set before auth, so even a rejected request's access line says which model it asked
     // for. The model name is client text: clipped like the path.
     const reco: RecoFields = { model: modelName.slice(0, 128), k };
     res.locals.reco = reco;
-    if (!isAuthorized(req.headers.authorization)) throw errors.unauthorized();
+    // A throttled address is refused before its key is checked, so it learns nothing. With
+    // nobody tracked (the normal case) the client address is not even computed.
+    if (throttle !== undefined && throttle.size() > 0) {
+      const wait = throttle.retryAfterSeconds(clientAddress(req));
+      if (wait > 0) throw errors.tooManyAuthFailures(wait);
+    }
+    if (!isAuthorized(req.headers.authorization)) {
+      throttle?.recordFailure(clientAddress(req));
+      throw errors.unauthorized();
+    }
     const userId = parseUserId(rawUserId);
     reco.user_id = userId;
     const model = models.get(modelName);
@@ -45,4 +56,9 @@ export function recoHandler({ models, k, isAuthorized }: RecoRouteOptions): Requ
     const body: RecoResponse = { user_id: userId, items: result.items };
     res.json(body);
   };
+}
+
+/** Express's req.ip: the TCP peer, or what a trusted proxy says (TRUST_PROXY). */
+function clientAddress(req: Request<RecoParams>): string {
+  return req.ip ?? req.socket.remoteAddress ?? 'unknown';
 }

@@ -1,10 +1,43 @@
 /** Listening and draining: the HTTP server's lifecycle, apart from what it serves. */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 import type { RequestListener } from 'node:http';
+import { ACCESS_DATASET } from '../contracts';
+import { logEcsRecord, logLevelEnabled } from '../observability/logger';
+import { redactUrlDerived } from '../observability/redact';
+import { accessLevel, clientText } from './access-log';
+import type { ErrorBody } from './errors';
 
-export async function listen(handler: RequestListener, port: number, host: string): Promise<Server> {
-  const server = createServer(handler);
+export interface ServerTimeouts {
+  /** Time allowed to receive the request headers (slow-loris protection). */
+  headersTimeoutMs: number;
+  /** Time allowed to receive the whole request. */
+  requestTimeoutMs: number;
+  /** How long an idle keep-alive connection stays open. */
+  keepAliveTimeoutMs: number;
+}
+
+export const DEFAULT_TIMEOUTS: ServerTimeouts = { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5_000 };
+
+export async function listen(
+  handler: RequestListener,
+  port: number,
+  host: string,
+  timeouts: ServerTimeouts = DEFAULT_TIMEOUTS,
+): Promise<Server> {
+  const server = createServer(
+    {
+      headersTimeout: timeouts.headersTimeoutMs,
+      requestTimeout: timeouts.requestTimeoutMs,
+      keepAliveTimeout: timeouts.keepAliveTimeoutMs,
+      // Node checks the two request timeouts on this period (default 30 s): check often
+      // enough that a timeout fires close to its setting.
+      connectionsCheckingInterval: Math.max(100, Math.min(1_000, Math.floor(timeouts.headersTimeoutMs / 4))),
+    },
+    handler,
+  );
+  server.on('clientError', onClientError);
+  server.on('checkExpectation', onUnsupportedExpectation);
   await new Promise<void>((resolveListen, rejectListen) => {
     server.once('error', rejectListen);
     server.listen(port, host, () => {
@@ -13,6 +46,170 @@ export async function listen(handler: RequestListener, port: number, host: strin
     });
   });
   return server;
+}
+
+/** Node's own status for a parser-level failure (what it would answer without our handler). */
+export function clientErrorStatus(code: string | undefined): number {
+  switch (code) {
+    case 'HPE_HEADER_OVERFLOW':
+      return 431;
+    case 'HPE_CHUNK_EXTENSIONS_OVERFLOW':
+      return 413;
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return 408;
+    default:
+      return 400;
+  }
+}
+
+const REASONS: Record<number, string> = {
+  400: 'Bad Request',
+  408: 'Request Timeout',
+  413: 'Payload Too Large',
+  417: 'Expectation Failed',
+  431: 'Request Header Fields Too Large',
+};
+
+function errorBody(status: number): string {
+  const body: ErrorBody = { errors: [{ error_key: 'http_exception', error_message: REASONS[status] ?? 'Bad Request', error_loc: null }] };
+  return JSON.stringify(body);
+}
+
+/** The request line of a rejected request, when the parser got that far (for the access line). */
+function requestLine(raw: unknown): { method?: string; path?: string } {
+  if (!Buffer.isBuffer(raw)) return {};
+  const text = raw.subarray(0, 2048).toString('latin1');
+  const match = /^([A-Z]{1,16}) (\S+) HTTP\/\d\.\d\r?\n/.exec(text);
+  return match === null ? {} : { method: match[1], path: match[2] };
+}
+
+/**
+ * A request Node's HTTP parser rejected (malformed, headers too large, too slow): answered in
+ * our JSON error shape and logged as an access line, like every other request. A connection
+ * reset before any request is not a request: no answer, no line.
+ */
+function onClientError(error: Error & { code?: string; rawPacket?: unknown }, socket: Socket): void {
+  const httpMessage = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+  if (error.code === 'ECONNRESET' || !socket.writable || (httpMessage !== null && httpMessage !== undefined && httpMessage.headersSent)) {
+    socket.destroy();
+    return;
+  }
+  const status = clientErrorStatus(error.code);
+  const body = errorBody(status);
+  socket.end(
+    `HTTP/1.1 ${status} ${REASONS[status] ?? 'Bad Request'}\r\n` +
+      'Content-Type: application/json; charset=utf-8\r\n' +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+      'Connection: close\r\n\r\n' +
+      body,
+  );
+  const { method, path } = requestLine(error.rawPacket);
+  writeRejectedLine({
+    status,
+    method,
+    path,
+    ip: socket.remoteAddress,
+    userAgent: undefined,
+    errorType: error.code ?? error.name,
+    errorMessage: error.message,
+  });
+}
+
+/** `Expect:` other than 100-continue: Node would answer a bare 417; ours is JSON and logged. */
+function onUnsupportedExpectation(req: IncomingMessage, res: ServerResponse): void {
+  const body = errorBody(417);
+  res.writeHead(417, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body), Connection: 'close' });
+  res.end(body);
+  writeRejectedLine({
+    status: 417,
+    method: req.method,
+    path: req.url?.split('?')[0],
+    ip: req.socket.remoteAddress,
+    userAgent: req.headers['user-agent'],
+    errorType: 'expectation_failed',
+    errorMessage: 'Expectation Failed',
+  });
+}
+
+interface Rejected {
+  status: number;
+  method: string | undefined;
+  path: string | undefined;
+  ip: string | undefined;
+  userAgent: string | undefined;
+  errorType: string;
+  errorMessage: string;
+}
+
+function writeRejectedLine(r: Rejected): void {
+  const level = accessLevel(r.status, false);
+  if (!logLevelEnabled(level)) return;
+  const path = clientText(r.path);
+  const method = r.method ?? '-';
+  const record: Record<string, unknown> = {
+    event: { dataset: ACCESS_DATASET, kind: 'event', category: ['web'], type: ['access'], outcome: 'failure', duration: 0 },
+    http: { request: { method }, response: { status_code: r.status } },
+    url: path === undefined ? undefined : { path },
+    client: { ip: r.ip },
+    user_agent: { original: clientText(r.userAgent) },
+    reco: { error_key: 'http_exception' },
+    error: { type: r.errorType, message: r.errorMessage },
+  };
+  logEcsRecord(level, `${method} ${path ?? '-'} ${r.status} (rejected by the HTTP parser: ${r.errorType})`, record, redactUrlDerived);
+}
+
+/** The port cannot be bound (in use, no permission, no such address). */
+export class ListenError extends Error {
+  override name = 'ListenError';
+  constructor(
+    readonly host: string,
+    readonly port: number,
+    override readonly cause: unknown,
+  ) {
+    const code = (cause as NodeJS.ErrnoException | undefined)?.code;
+    const reason =
+      code === 'EADDRINUSE'
+        ? 'address already in use'
+        : code === 'EACCES'
+          ? 'permission denied'
+          : code === 'EADDRNOTAVAIL'
+            ? 'address not available on this machine'
+            : cause instanceof Error
+              ? cause.message
+              : String(cause);
+    super(`cannot listen on ${host}:${port}: ${reason}${code === undefined ? '' : ` (${code})`}`);
+  }
+}
+
+/** A server bound before it has anything to serve; `serve` hands it the real handler. */
+export interface EarlyServer {
+  server: Server;
+  serve(handler: RequestListener): void;
+}
+
+/**
+ * Binds host:port at once, answering every request with `notReady` until `serve` is called,
+ * so a port in use is found in milliseconds instead of after the models are trained.
+ * Rejects with a ListenError.
+ */
+export async function bindEarly(
+  port: number,
+  host: string,
+  notReady: RequestListener,
+  timeouts: ServerTimeouts = DEFAULT_TIMEOUTS,
+): Promise<EarlyServer> {
+  let current: RequestListener = notReady;
+  try {
+    const server = await listen((req, res) => current(req, res), port, host, timeouts);
+    return {
+      server,
+      serve: (handler) => {
+        current = handler;
+      },
+    };
+  } catch (error) {
+    throw new ListenError(host, port, error);
+  }
 }
 
 export function serverUrl(server: Server): string {

@@ -1,19 +1,26 @@
 /**
- * The service's logger: winston with the ECS JSON format, one NDJSON line per record, to
- * stdout and to a size-rotated file that Filebeat tails.
+ * The service's logger: winston with the ECS JSON format, one NDJSON line per record, written
+ * by the project's log writer (./log-writer) to stdout and to a size-rotated file that
+ * Filebeat tails. winston stays the logging API; the writer replaces its transports (they
+ * buffered without bound, lost lines at rotation and crashed on shutdown under load).
  *
  * Every record gets a unique `event.id` (Filebeat uses it as the Elasticsearch `_id`, so its
  * at-least-once retries never duplicate a line), an `event.dataset`, and the active trace's
  * `trace.id`/`span.id` when tracing is on.
+ *
+ * The per-request access line takes a fast path (`logEcsRecord`): the same ECS document,
+ * built and serialised directly instead of through winston's format pipeline (a unit test
+ * compares both paths field by field).
  */
 import { randomUUID } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import winston from 'winston';
+import TransportStream from 'winston-transport';
 import { ecsFields, ecsStringify } from '@elastic/ecs-winston-format';
 import type { Config } from '../config';
 import { APP_DATASET } from '../contracts';
-import { redactDeep } from './redact';
+import { configureLogWriter, flushLogWriter, logWriterActive, writeLine } from './log-writer';
+import { redactDeep, redactString, type Redactor } from './redact';
 import { SERVICE_NAME, SERVICE_VERSION } from './service-info';
 import { activeTraceIds } from './tracing';
 
@@ -24,13 +31,16 @@ interface EventFields {
   [key: string]: unknown;
 }
 
+const MESSAGE = Symbol.for('message');
+
+let serviceEnvironment = 'development';
+
 /**
  * Adds service.*, event.id / event.dataset and trace correlation before the ECS conversion.
  * Service fields are set here, nested, rather than through ecsFields' options: those would
  * also add a dotted `event.dataset` key that clashes with our nested `event.dataset`.
  */
-const recoscopeFields = winston.format((info, opts) => {
-  const { serviceEnvironment } = opts as { serviceEnvironment: string };
+const recoscopeFields = winston.format((info) => {
   info.service = { name: SERVICE_NAME, version: SERVICE_VERSION, environment: serviceEnvironment };
   const event = ((info.event as EventFields | undefined) ??= {});
   event.id ??= randomUUID();
@@ -50,78 +60,105 @@ const redactSecrets = winston.format((info) => {
   return info;
 });
 
-function ecsFormat(serviceEnvironment: string): winston.Logform.Format {
-  return winston.format.combine(
-    recoscopeFields({ serviceEnvironment }),
-    // The Elastic APM agent is not used; trace ids come from OpenTelemetry above.
-    ecsFields({ apmIntegration: false, convertErr: true }),
-    redactSecrets(),
-    ecsStringify(),
-  );
+/** The service's log format (also used by the in-process HTTP tests' logger). */
+export const ecsFormat = winston.format.combine(
+  recoscopeFields(),
+  // The Elastic APM agent is not used; trace ids come from OpenTelemetry above.
+  ecsFields({ apmIntegration: false, convertErr: true }),
+  redactSecrets(),
+  ecsStringify(),
+);
+
+/** The ECS version ecsFields stamps on every record, read from the format itself. */
+const ECS_VERSION = String(
+  (ecsFields({ apmIntegration: false }).transform({ level: 'info', message: '' }) as Record<string, unknown>)['ecs.version'],
+);
+
+/** Hands winston's serialised line to the log writer: no buffering of its own. */
+class WriterTransport extends TransportStream {
+  override log(info: Record<string | symbol, unknown>, next: () => void): void {
+    writeLine(info[MESSAGE] as string);
+    next();
+  }
 }
 
 /**
- * A logger usable before configuration (start-up errors, CLIs): stdout only, info level.
- * `configureLogger` re-targets this same instance, so modules can import it at load time.
+ * A logger usable before configuration (start-up errors, CLIs): stdout only (written
+ * synchronously until the writer is configured), info level. `configureLogger` re-targets this
+ * same instance, so modules can import it at load time.
  */
 export const logger = winston.createLogger({
   level: 'info',
-  format: ecsFormat('development'),
-  transports: [new winston.transports.Console()],
+  format: ecsFormat,
+  transports: [new WriterTransport()],
 });
-
-let fileTransport: winston.transports.FileTransportInstance | undefined;
 
 export function logFilePath(log: Config['log']): string {
   return resolve(join(log.dir, log.file));
 }
 
+/**
+ * Opens the outputs. Throws LogDirError (from ./log-writer) when LOG_DIR cannot be written:
+ * the service must stop before doing anything else.
+ */
 export function configureLogger(config: Pick<Config, 'log' | 'serviceEnvironment'>): void {
-  const transports: winston.transport[] = [];
-  if (config.log.stdout) transports.push(new winston.transports.Console());
-  fileTransport = undefined;
-  if (config.log.fileEnabled) {
-    mkdirSync(config.log.dir, { recursive: true });
-    fileTransport = new winston.transports.File({
-      filename: logFilePath(config.log),
-      maxsize: config.log.maxSizeBytes,
-      maxFiles: config.log.maxFiles,
-      // Tailable: the live file keeps its name and older ones are renamed to name1, name2, …
-      // Filebeat's filestream follows a renamed file by inode, so lines not yet shipped are
-      // read from the renamed file; only the oldest file beyond maxFiles is deleted.
-      tailable: true,
-    });
-    transports.push(fileTransport);
-  }
+  serviceEnvironment = config.serviceEnvironment;
+  configureLogWriter({
+    file: config.log.fileEnabled
+      ? { dir: config.log.dir, file: config.log.file, maxBytes: config.log.maxSizeBytes, maxFiles: config.log.maxFiles }
+      : undefined,
+    stdout: config.log.stdout,
+    maxQueuedBytes: config.log.bufferBytes,
+    reportIntervalMs: config.log.reportIntervalMs,
+    report: (message, details) => logger.warn(message, { event: { action: 'log-output-trouble' }, recoscope: { log_output: details } }),
+  });
   logger.configure({
     level: config.log.level,
-    format: ecsFormat(config.serviceEnvironment),
-    transports,
-    // With both outputs off (benchmarks of "observability off"), winston would warn on
-    // every write that it has no transports; silent skips the formatting work as well.
-    silent: transports.length === 0,
+    format: ecsFormat,
+    transports: [new WriterTransport()],
+    // With both outputs off (benchmarks of "observability off"), skip the formatting work.
+    silent: !logWriterActive(),
   });
 }
 
+/** Whether a record of this level would be written at all. */
+export function logLevelEnabled(level: string): boolean {
+  return !logger.silent && logger.isLevelEnabled(level);
+}
+
 /**
- * Ends the logger and resolves once the file transport has written everything to disk.
- * The logger's own 'finish' fires before transports flush (winston#1250), so wait on the
- * file transport itself.
+ * The fast path: writes `record` as the same ECS document winston would produce for
+ * `logger.log(level, message, record)`, without its format pipeline. Every string passes
+ * `redact` (the access line uses the URL-aware redactor). The caller checks the level.
  */
-export async function flushLogger(timeoutMs = 5_000): Promise<void> {
-  const file = fileTransport;
-  const done = new Promise<void>((resolveDone) => {
-    if (file === undefined) {
-      logger.on('finish', () => resolveDone());
-    } else {
-      file.on('finish', () => resolveDone());
+export function logEcsRecord(level: string, message: string, record: Record<string, unknown>, redact: Redactor = redactString): void {
+  const event = (record.event as EventFields | undefined) ?? {};
+  // '@timestamp' and event.id first: Filebeat fingerprints a file by its first 256 bytes.
+  const doc: Record<string, unknown> = {
+    '@timestamp': new Date().toISOString(),
+    'log.level': level,
+    event: { id: event.id ?? randomUUID(), ...event, dataset: event.dataset ?? APP_DATASET },
+    message,
+  };
+  for (const key of Object.keys(record)) if (key !== 'event') doc[key] = record[key];
+  if (doc.trace === undefined) {
+    const ids = activeTraceIds();
+    if (ids !== undefined) {
+      doc.trace = { id: ids.traceId };
+      doc.span = { id: ids.spanId };
     }
-    logger.end();
-  });
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<void>((resolveTimeout) => {
-    timer = setTimeout(resolveTimeout, timeoutMs);
-  });
-  await Promise.race([done, timeout]);
-  clearTimeout(timer);
+  }
+  doc.service = { name: SERVICE_NAME, version: SERVICE_VERSION, environment: serviceEnvironment };
+  doc['ecs.version'] = ECS_VERSION;
+  redactDeep(doc, 0, redact);
+  writeLine(JSON.stringify(doc));
+}
+
+/**
+ * Writes out every accepted line of every output, at most `timeoutMs`, then stops the outputs
+ * (later lines are counted as dropped, never written after the end). Lines still queued at
+ * the bound are counted on stderr. Resolves true when everything was written.
+ */
+export async function flushLogger(timeoutMs = 5_000): Promise<boolean> {
+  return (await flushLogWriter(timeoutMs)).flushed;
 }

@@ -49,6 +49,9 @@ export async function startService(options: StartOptions = {}): Promise<RunningS
     HOME: process.env.HOME ?? '',
     PORT: '0',
     HOST: '127.0.0.1',
+    // No metrics listener unless a test asks for one on a free port: the default 9464 would
+    // collide between services (and with other test runs on the machine).
+    METRICS_PORT: '0',
     LOG_DIR: logDir,
     ARTIFACTS_DIR: join(logDir, 'no-artifacts'),
     ...SMALL_DATASET_ENV,

@@ -1,13 +1,17 @@
 /**
- * Start-up and shutdown of the real service: configuration errors, the development key,
- * and SIGTERM draining every request into the log.
+ * Start-up and shutdown of the real service (the compiled entry point as a child process):
+ * configuration errors, the development key, the real models over HTTP, and SIGTERM draining
+ * every request into the log.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { request } from 'node:http';
+import { readFileSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
 import { describe, it } from 'node:test';
 import { rawRequest } from '../helpers/http';
 import { accessRecords, field, readLogFile, startService } from '../helpers/service';
+import { MODEL_NAMES } from '../../src/models/catalog';
+import { EXIT_CODES } from '../../src/contracts';
 import { PROJECT_ROOT, SERVICE_MAIN_JS } from '../../src/paths';
 
 describe('start-up', () => {
@@ -22,7 +26,7 @@ describe('start-up', () => {
     assert.match(run.stderr, /invalid configuration/);
     assert.match(run.stderr, /PORT/);
     assert.match(run.stderr, /K_RECS/);
-    assert.match(run.stderr, /API_KEY: must be at least 8 characters/);
+    assert.match(run.stderr, /API_KEY: must be at least 16 characters/);
     assert.ok(!run.stderr.includes('short'), 'the bad key value is not echoed');
   });
 
@@ -46,32 +50,52 @@ describe('start-up', () => {
     }
   });
 
-  it('a port in use is a clear error and exit 1, not a crash trace', async () => {
-    const first = await startService({ env: { API_KEY: 'lifecycle-key-1' } });
+  it('a port in use is one line on stderr and exit 4 (EXIT_CODES.listen), not a crash trace', async () => {
+    const first = await startService({ env: { API_KEY: 'lifecycle-key-0001' } });
     try {
       const port = new URL(first.url).port;
       const run = spawnSync(process.execPath, [SERVICE_MAIN_JS], {
         cwd: PROJECT_ROOT,
-        env: { PATH: process.env.PATH, PORT: port, HOST: '127.0.0.1', API_KEY: 'lifecycle-key-2', LOG_FILE_ENABLED: 'false', SYNTHETIC_USERS: '200', SYNTHETIC_ITEMS: '50', SYNTHETIC_INTERACTIONS: '2000' },
+        env: { PATH: process.env.PATH, PORT: port, HOST: '127.0.0.1', API_KEY: 'lifecycle-key-0002', LOG_FILE_ENABLED: 'false', SYNTHETIC_USERS: '200', SYNTHETIC_ITEMS: '50', SYNTHETIC_INTERACTIONS: '2000' },
         encoding: 'utf8',
         timeout: 60_000,
       });
-      assert.equal(run.status, 1);
-      assert.match(run.stdout, /cannot listen on 127\.0\.0\.1:\d+/);
-      assert.match(run.stdout, /EADDRINUSE/);
+      assert.equal(run.status, EXIT_CODES.listen);
+      assert.equal(run.stderr, `recoscope: cannot listen on 127.0.0.1:${port}: address already in use (EADDRINUSE)\n`);
     } finally {
       await first.stop();
     }
   });
 });
 
+describe('the compiled service with its real models', () => {
+  it('answers every model with K distinct item ids, for known and cold users', async () => {
+    const service = await startService({ env: { API_KEY: 'lifecycle-key-0005', K_RECS: '10' } });
+    try {
+      for (const model of MODEL_NAMES) {
+        for (const user of [1, 999_999_999]) {
+          const res = await rawRequest(service.url, `/reco/${model}/${user}`, { headers: { Authorization: 'Bearer lifecycle-key-0005' } });
+          assert.equal(res.status, 200, res.body);
+          const body = res.json() as { user_id: number; items: number[] };
+          assert.equal(body.user_id, user);
+          assert.equal(body.items.length, 10, `${model} ${user}`);
+          assert.equal(new Set(body.items).size, 10);
+          for (const item of body.items) assert.ok(Number.isInteger(item) && item >= 0);
+        }
+      }
+    } finally {
+      await service.stop();
+    }
+  });
+});
+
 describe('SIGTERM', () => {
   it('after N answered requests, the log holds exactly N access lines and the process exits 0', async () => {
-    const service = await startService({ env: { API_KEY: 'lifecycle-key-3' } });
+    const service = await startService({ env: { API_KEY: 'lifecycle-key-0003' } });
     const n = 57;
     for (let i = 0; i < n; i++) {
       const res = await rawRequest(service.url, `/reco/${i % 2 === 0 ? 'knn' : 'popular'}/${i}`, {
-        headers: { Authorization: 'Bearer lifecycle-key-3' },
+        headers: { Authorization: 'Bearer lifecycle-key-0003' },
       });
       assert.equal(res.status, 200);
     }
@@ -82,49 +106,93 @@ describe('SIGTERM', () => {
     assert.equal(field(records.at(-1)!, 'event.action'), 'shutdown-complete', 'the last line says shutdown completed');
   });
 
-  it('requests in flight when SIGTERM arrives are answered and logged', async (t) => {
-    const service = await startService({ env: { API_KEY: 'lifecycle-key-4', K_RECS: '50' } });
+  it('requests in flight when SIGTERM arrives are answered and logged: zero refused', async () => {
+    const service = await startService({ env: { API_KEY: 'lifecycle-key-0004', K_RECS: '50' } });
     const n = 40;
-    const url = new URL(service.url);
-    let signalled = false;
-    // One connection per request, all sent at once; SIGTERM goes out with the first answer,
-    // while the rest are still queued in the server.
-    const results = await Promise.all(
-      Array.from(
-        { length: n },
-        (_, i) =>
-          new Promise<{ agent: string; status: number | 'error' }>((resolveResult) => {
-            const agent = `inflight-${i}`;
-            const req = request(
-              {
-                host: url.hostname,
-                port: url.port,
-                path: `/reco/knn/${i + 1}`,
-                headers: { Authorization: 'Bearer lifecycle-key-4', 'User-Agent': agent },
-                agent: false,
-              },
-              (res) => {
-                if (!signalled) {
-                  signalled = true;
-                  service.child.kill('SIGTERM');
-                }
-                res.resume();
-                res.on('end', () => resolveResult({ agent, status: res.statusCode ?? 0 }));
-              },
-            );
-            req.on('error', () => resolveResult({ agent, status: 'error' }));
-            req.end();
-          }),
-      ),
-    );
+    const port = Number(new URL(service.url).port);
+    // In flight, for certain: each connection sends the first half of its request head, and
+    // SIGTERM goes out only once the service has accepted every connection and read every
+    // byte so far (its kernel socket queues are empty, from /proc/net/tcp) — so each request
+    // has begun. The second half goes out once the service has stopped listening.
+    const clients = await Promise.all(Array.from({ length: n }, (_, i) => openPartialRequest(port, i)));
+    await waitUntil(() => {
+      const server = tcpSockets().filter((s) => s.localPort === port);
+      const listener = server.find((s) => s.state === TCP_LISTEN);
+      const established = server.filter((s) => s.state === TCP_ESTABLISHED);
+      return listener?.queue === 0 && established.length === n && established.every((s) => s.queue === 0);
+    }, 'the service accepted and read every request head so far');
+    service.child.kill('SIGTERM');
+    await waitUntil(() => !tcpSockets().some((s) => s.localPort === port && s.state === TCP_LISTEN), 'the service stopped listening');
+    const results = await Promise.all(clients.map((c) => c.finish()));
+
     const code = await service.exited;
-    assert.equal(code, 0);
-    const answered = results.filter((r) => r.status !== 'error').map((r) => r.agent);
-    assert.ok(results.every((r) => r.status === 200 || r.status === 'error'), 'answers are 200s');
-    assert.ok(answered.length > 0);
+    assert.equal(code, 0, service.stderr());
+    const refused = results.filter((r) => r.status !== 200);
+    assert.deepEqual(refused, [], 'every request in flight is answered 200');
     const logged = accessRecords(readLogFile(service.logFile)).map((r) => field(r, 'user_agent.original'));
-    assert.deepEqual([...logged].sort(), [...answered].sort(), 'every answered request is logged, once');
-    const refused = results.filter((r) => r.status === 'error').length;
-    t.diagnostic(`in flight: ${n}, answered: ${answered.length}, refused after close: ${refused}`);
+    assert.deepEqual([...logged].sort(), results.map((r) => r.agent).sort(), 'every answered request is logged, once');
   });
 });
+
+// ---------------------------------------------------------------------------------------------
+
+interface PartialRequest {
+  /** Sends the rest of the request head; resolves with the answer (or the failure). */
+  finish(): Promise<{ agent: string; status: number | string }>;
+}
+
+/** Connects and sends the request line and one header: the request has begun, not ended. */
+function openPartialRequest(port: number, i: number): Promise<PartialRequest> {
+  const agent = `inflight-${i}`;
+  return new Promise((resolveOpen, rejectOpen) => {
+    const socket: Socket = connect(port, '127.0.0.1');
+    let received = '';
+    let failure: string | undefined;
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => (received += chunk));
+    socket.on('error', (error) => (failure = (error as NodeJS.ErrnoException).code ?? error.message));
+    const ended = new Promise<void>((resolveEnd) => socket.on('close', () => resolveEnd()));
+    socket.once('connect', () => {
+      socket.write(`GET /reco/knn/${i + 1} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n`, (error) => (error ? rejectOpen(error) : undefined));
+      resolveOpen({
+        finish: async () => {
+          socket.end(`Authorization: Bearer lifecycle-key-0004\r\nUser-Agent: ${agent}\r\nConnection: close\r\n\r\n`);
+          await ended;
+          const status = /^HTTP\/1\.1 (\d{3}) /.exec(received)?.[1];
+          return { agent, status: status === undefined ? (failure ?? 'no answer') : Number(status) };
+        },
+      });
+    });
+    socket.once('error', rejectOpen);
+  });
+}
+
+const TCP_ESTABLISHED = 0x01;
+const TCP_LISTEN = 0x0a;
+
+/**
+ * IPv4 TCP sockets from /proc/net/tcp. `queue` is the receive queue: for a listening socket
+ * the connections not yet accepted by the process, for an established one the bytes not yet
+ * read by it.
+ */
+function tcpSockets(): { localPort: number; state: number; queue: number }[] {
+  return readFileSync('/proc/net/tcp', 'utf8')
+    .split('\n')
+    .slice(1)
+    .map((line) => line.trim().split(/\s+/))
+    .filter((cols) => cols.length > 4)
+    .map((cols) => ({
+      localPort: parseInt((cols[1] as string).split(':')[1] as string, 16),
+      state: parseInt(cols[3] as string, 16),
+      queue: parseInt((cols[4] as string).split(':')[1] as string, 16),
+    }));
+}
+
+/** Polls `condition` every 10 ms; fails naming what it waited for after `timeoutMs`. */
+async function waitUntil(condition: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

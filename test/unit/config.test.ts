@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConfigError, loadConfig } from '../../src/config';
+import { ConfigError, loadConfig, MIN_API_KEY_LENGTH } from '../../src/config';
 
 describe('loadConfig', () => {
   it('works with no environment at all (the quick start)', () => {
@@ -77,5 +77,86 @@ describe('loadConfig: OpenTelemetry settings (same schema, same errors)', () => 
         `${name}=${env[name]} must be refused`,
       );
     }
+  });
+});
+
+describe('loadConfig: strict values', () => {
+  const rejects = (env: Record<string, string>, variable: string, message?: RegExp): void => {
+    assert.throws(
+      () => loadConfig(env),
+      (error: unknown) => {
+        assert.ok(error instanceof ConfigError, String(error));
+        assert.match(error.message, new RegExp(`${variable}:`));
+        if (message !== undefined) assert.match(error.message, message);
+        return true;
+      },
+      `${variable}=${JSON.stringify(Object.values(env)[0])} must be refused`,
+    );
+  };
+
+  it('integers are plain decimal: no blank, sign, hex, exponent, fraction or non-ASCII digit', () => {
+    for (const value of [' ', '  ', ' 80', '80 ', '0x1F90', '0o17', '0b1', '8e3', '1e1', '+80', '-1', '80.0', '８０', 'Infinity', '1_000']) {
+      rejects({ PORT: value }, 'PORT', /plain decimal integer/);
+    }
+    for (const variable of ['K_RECS', 'SYNTHETIC_USERS', 'SHUTDOWN_TIMEOUT_MS', 'AUTH_FAILURE_LIMIT']) rejects({ [variable]: '1e2' }, variable);
+  });
+
+  it('plain decimals still parse, leading zeros included', () => {
+    assert.equal(loadConfig({ PORT: '0' }).port, 0);
+    assert.equal(loadConfig({ PORT: '08080' }).port, 8080);
+    assert.equal(loadConfig({ K_RECS: '1000' }).kRecs, 1000);
+  });
+
+  it('non-integer numbers are plain decimals too', () => {
+    assert.equal(loadConfig({ KNN_BM25_K1: '1.5' }).models.bm25K1, 1.5);
+    assert.equal(loadConfig({ LOG_MAX_SIZE_MB: '0.5' }).log.maxSizeBytes, 512 * 1024);
+    for (const value of ['1e0', '.5', '5.', ' 1', '0x1']) rejects({ KNN_BM25_K1: value }, 'KNN_BM25_K1');
+    rejects({ KNN_BM25_B: '1.5' }, 'KNN_BM25_B');
+  });
+
+  it('the API key: printable ASCII, no whitespace, at least MIN_API_KEY_LENGTH characters, never echoed', () => {
+    assert.equal(MIN_API_KEY_LENGTH, 16);
+    assert.equal(loadConfig({ API_KEY: 'k'.repeat(16) }).apiKey, 'k'.repeat(16));
+    assert.equal(loadConfig({ API_KEY: 'Abc-_.~+/=!#$%&*0123' }).apiKey, 'Abc-_.~+/=!#$%&*0123');
+    const bad = ['k'.repeat(15), 'secret key with spaces', 'trailing-newline-key\n', ' leading-blank-key-1', 'tab\tinside-the-key-1', 'non-ascii-kéy-0123456'];
+    for (const key of bad) {
+      assert.throws(
+        () => loadConfig({ API_KEY: key }),
+        (error: unknown) => {
+          assert.ok(error instanceof ConfigError);
+          assert.match(error.message, /API_KEY:/);
+          assert.ok(!error.message.includes(key.trim()), 'the key is not echoed');
+          return true;
+        },
+        JSON.stringify(key),
+      );
+    }
+  });
+
+  it('HTTP settings: defaults are docs on outside production, CORS off, proxies untrusted, throttle 20 per minute', () => {
+    const http = loadConfig({}).http;
+    assert.deepEqual(http, { docsEnabled: true, corsOrigins: [], trustProxy: false, authFailureLimit: 20, authFailureWindowMs: 60_000 });
+    assert.equal(loadConfig({ NODE_ENV: 'production' }).http.docsEnabled, false);
+    assert.equal(loadConfig({ NODE_ENV: 'production', DOCS_ENABLED: 'true' }).http.docsEnabled, true);
+    assert.equal(loadConfig({ DOCS_ENABLED: 'false' }).http.docsEnabled, false);
+    assert.equal(loadConfig({ AUTH_FAILURE_LIMIT: '0' }).http.authFailureLimit, 0, '0 turns the throttle off');
+    rejects({ AUTH_FAILURE_WINDOW_MS: '999' }, 'AUTH_FAILURE_WINDOW_MS');
+  });
+
+  it('CORS_ORIGINS is a list of exact origins', () => {
+    assert.deepEqual(loadConfig({ CORS_ORIGINS: 'https://a.example.com, http://localhost:3000' }).http.corsOrigins, [
+      'https://a.example.com',
+      'http://localhost:3000',
+    ]);
+    for (const value of ['*', 'https://a.example.com/', 'https://a.example.com/path', 'a.example.com', 'ftp://a.example.com', 'https://a.example.com,null']) {
+      rejects({ CORS_ORIGINS: value }, 'CORS_ORIGINS');
+    }
+  });
+
+  it('TRUST_PROXY: false, a hop count or proxy addresses; never true', () => {
+    assert.equal(loadConfig({ TRUST_PROXY: 'false' }).http.trustProxy, false);
+    assert.equal(loadConfig({ TRUST_PROXY: '1' }).http.trustProxy, 1);
+    assert.deepEqual(loadConfig({ TRUST_PROXY: 'loopback, 10.0.0.0/8,::1' }).http.trustProxy, ['loopback', '10.0.0.0/8', '::1']);
+    for (const value of ['true', 'yes', '10.0.0.0/33', '999.1.1.1', 'proxy.example.com', '1e1']) rejects({ TRUST_PROXY: value }, 'TRUST_PROXY');
   });
 });

@@ -3,28 +3,23 @@
  * into the project): counts, and for every user exactly k distinct, unseen, existing items.
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { before, describe, it } from 'node:test';
+import { before, it } from 'node:test';
 import { loadInteractionsCsv } from '../../src/data/csv';
 import type { Interactions } from '../../src/data/interactions';
 import { MODEL_NAMES, modelSpec } from '../../src/models/catalog';
 import type { PopularRecommender } from '../../src/models/popular';
 import { untracedStages } from '../../src/models/stages';
 import { instantiate, trainModel } from '../../src/models/training';
+import { describeWithSharedData } from '../helpers/shared';
 
-// Compiled to dist/test/unit: the project root is three levels up.
-const ROOT = resolve(__dirname, '..', '..', '..');
-const RATINGS = resolve(ROOT, '..', 'shared', 'data', 'movielens-small', 'ratings.csv');
 const PARAMS = { popularWindowDays: 14, knnNeighbours: 50, bm25K1: 1.2, bm25B: 0.75 };
 const K = 10;
 
-describe('MovieLens small (real data)', () => {
+describeWithSharedData('MovieLens small (real data)', ['data', 'movielens-small', 'ratings.csv'], (ratings) => {
   let data: Interactions;
 
   before(async () => {
-    assert.ok(existsSync(RATINGS), `MovieLens ratings expected at ${RATINGS} (../shared/data/movielens-small)`);
-    const loaded = await loadInteractionsCsv(RATINGS);
+    const loaded = await loadInteractionsCsv(ratings);
     assert.equal(loaded.schema, 'movielens');
     assert.equal(loaded.skipped, 0);
     data = loaded.interactions;

@@ -7,7 +7,7 @@
  * decision and two response headers (see http.ts): no context switch, no attributes, no
  * stage spans.
  */
-import { context, trace } from '@opentelemetry/api';
+import { context, trace, TraceFlags } from '@opentelemetry/api';
 import type { TracingConfig } from '../../config';
 import type { StageName, StageSpan, Stages } from '../../models/stages';
 import { untracedStages } from '../../models/stages';
@@ -66,6 +66,17 @@ export function activeTraceIds(): TraceIds | undefined {
   if (span === undefined) return undefined;
   const { traceId, spanId } = span.spanContext();
   return { traceId, spanId };
+}
+
+/**
+ * The active trace's id when the trace is sampled (its spans are exported), else undefined:
+ * what a metric exemplar may point at without leading to a trace Jaeger never received.
+ * (A dropped request runs in no span context at all, see http.ts.)
+ */
+export function sampledTraceId(): string | undefined {
+  if (tracingRuntime() === undefined) return undefined;
+  const spanContext = trace.getActiveSpan()?.spanContext();
+  return spanContext !== undefined && (spanContext.traceFlags & TraceFlags.SAMPLED) !== 0 ? spanContext.traceId : undefined;
 }
 
 function isPromiseLike(value: unknown): value is PromiseLike<unknown> {

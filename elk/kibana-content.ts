@@ -1,0 +1,229 @@
+/**
+ * recoscope's Kibana content: what people see in Kibana — the `reco-logs*` data view's field
+ * formats, four saved searches and the overview dashboard's panels. Only the content lives
+ * here; kibana-wire.ts turns it into Kibana's saved object format and kibana-objects.ts
+ * renders elk/kibana/saved-objects.ndjson.
+ */
+
+import { ACCESS_DATASET, LOGS_DATA_VIEW_PATTERN } from '../src/contracts';
+import {
+  byFilters,
+  count,
+  overTime,
+  percentile,
+  topValues,
+  xyVisualization,
+  type DashboardSpec,
+  type DataViewSpec,
+  type FieldFormat,
+  type LensPanelSpec,
+  type SavedSearchSpec,
+} from './kibana-wire';
+
+export const DATA_VIEW_ID = 'recoscope-reco-logs';
+export const DATA_VIEW_PATTERN = LOGS_DATA_VIEW_PATTERN;
+export const DASHBOARD_ID = 'recoscope-overview';
+/** Where the browser reaches Jaeger's UI (docker-compose publishes it on localhost). */
+export const DEFAULT_JAEGER_UI_URL = 'http://localhost:16686';
+
+// ---------------------------------------------------------------------------------------------
+// Data view
+
+export function fieldFormats(jaegerUiUrl: string): Record<string, FieldFormat> {
+  const base = jaegerUiUrl.replace(/\/+$/, '');
+  return {
+    // A log line's trace id opens that trace in Jaeger.
+    'trace.id': {
+      id: 'url',
+      params: { type: 'a', urlTemplate: `${base}/trace/{{value}}`, labelTemplate: '{{value}}', openLinkInCurrentTab: false },
+    },
+    // ECS event.duration is in nanoseconds; people read milliseconds.
+    'event.duration': {
+      id: 'duration',
+      params: {
+        inputFormat: 'nanoseconds',
+        outputFormat: 'asMilliseconds',
+        outputPrecision: 2,
+        showSuffix: true,
+        useShortSuffix: true,
+      },
+    },
+  };
+}
+
+export function dataViewSpec(jaegerUiUrl: string): DataViewSpec {
+  return { id: DATA_VIEW_ID, title: DATA_VIEW_PATTERN, name: 'recoscope logs', timeFieldName: '@timestamp', fieldFormats: fieldFormats(jaegerUiUrl) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Saved searches (Discover sessions)
+
+const ACCESS = `event.dataset : "${ACCESS_DATASET}"`;
+
+export const SAVED_SEARCHES: SavedSearchSpec[] = [
+  {
+    id: 'recoscope-errors',
+    title: 'recoscope: errors',
+    description: 'Server errors (log.level error: 5xx access lines and application errors) and every failed request.',
+    query: 'log.level : "error" or (' + ACCESS + ' and event.outcome : "failure")',
+    columns: ['log.level', 'http.response.status_code', 'url.path', 'error.type', 'error.message', 'reco.error_key', 'trace.id'],
+    sort: [['@timestamp', 'desc']],
+  },
+  {
+    id: 'recoscope-slow-knn',
+    title: 'recoscope: slow kNN',
+    description: 'kNN recommendation requests (every knn* model) slower than 20 ms (event.duration is in nanoseconds), slowest first.',
+    query: `${ACCESS} and reco.model : knn* and event.duration > 20000000`,
+    columns: ['reco.model', 'event.duration', 'reco.user_id', 'reco.items_count', 'reco.cold_start', 'http.response.status_code', 'trace.id'],
+    sort: [
+      ['event.duration', 'desc'],
+      ['@timestamp', 'desc'],
+    ],
+  },
+  {
+    id: 'recoscope-cold-start',
+    title: 'recoscope: cold-start users',
+    description: 'Recommendations for users without history: what each model returned and how much came from the popular fallback.',
+    query: `${ACCESS} and reco.cold_start : true`,
+    columns: ['reco.model', 'reco.user_id', 'reco.items_count', 'reco.fallback', 'event.duration', 'trace.id'],
+    sort: [['@timestamp', 'desc']],
+  },
+  {
+    id: 'recoscope-by-model',
+    title: 'recoscope: requests by model',
+    description: 'Every recommendation request, grouped by model (then newest first).',
+    query: `${ACCESS} and reco.model : *`,
+    columns: ['reco.model', 'http.response.status_code', 'event.duration', 'reco.user_id', 'reco.k', 'reco.items_count', 'reco.cold_start', 'reco.fallback'],
+    sort: [
+      ['reco.model', 'asc'],
+      ['@timestamp', 'desc'],
+    ],
+  },
+];
+
+// ---------------------------------------------------------------------------------------------
+// Dashboard
+
+export const DASHBOARD_PANELS: LensPanelSpec[] = [
+  {
+    panelIndex: 'requests-per-route',
+    title: 'Requests per route',
+    gridData: { x: 0, y: 0, w: 24, h: 12 },
+    visualizationType: 'lnsXY',
+    query: ACCESS,
+    layerId: 'layer-requests-per-route',
+    columns: [
+      ['time', overTime()],
+      [
+        'route',
+        byFilters('Route', [
+          // The reco route sets reco.model on every request it sees (even rejected ones).
+          { label: 'GET /reco/{model}/{user_id}', query: 'reco.model : *' },
+          { label: 'GET /health', query: 'url.path : "/health"' },
+          { label: 'other (404/405)', query: 'not reco.model : * and not url.path : "/health"' },
+        ]),
+      ],
+      ['requests', count('Requests')],
+    ],
+    visualization: xyVisualization(
+      { layerId: 'layer-requests-per-route', xAccessor: 'time', splitAccessor: 'route', accessors: ['requests'] },
+      'bar_stacked',
+    ),
+  },
+  {
+    panelIndex: 'latency-per-model',
+    title: 'Latency percentiles per model',
+    gridData: { x: 24, y: 0, w: 24, h: 12 },
+    visualizationType: 'lnsXY',
+    query: `${ACCESS} and reco.model : *`,
+    layerId: 'layer-latency-per-model',
+    columns: [
+      ['model', topValues('reco.model', 'string', 10, { type: 'alphabetical', fallback: false }, 'Model')],
+      // No explicit format: Lens uses the data view's duration format (ns → ms) of event.duration.
+      ['p50', percentile('event.duration', 50)],
+      ['p95', percentile('event.duration', 95)],
+      ['p99', percentile('event.duration', 99)],
+    ],
+    visualization: xyVisualization({ layerId: 'layer-latency-per-model', xAccessor: 'model', accessors: ['p50', 'p95', 'p99'] }, 'bar'),
+  },
+  {
+    panelIndex: 'error-rate',
+    title: 'Error rate (share of requests by status class)',
+    gridData: { x: 0, y: 12, w: 24, h: 12 },
+    visualizationType: 'lnsXY',
+    query: ACCESS,
+    layerId: 'layer-error-rate',
+    columns: [
+      ['time', overTime()],
+      [
+        'status',
+        byFilters('Status', [
+          { label: '5xx', query: 'http.response.status_code >= 500' },
+          { label: '4xx', query: 'http.response.status_code >= 400 and http.response.status_code < 500' },
+          { label: 'ok', query: 'http.response.status_code < 400' },
+        ]),
+      ],
+      ['requests', count('Share of requests')],
+    ],
+    visualization: xyVisualization(
+      { layerId: 'layer-error-rate', xAccessor: 'time', splitAccessor: 'status', accessors: ['requests'] },
+      'area_percentage_stacked',
+    ),
+  },
+  {
+    panelIndex: 'top-error-types',
+    title: 'Top error types',
+    gridData: { x: 24, y: 12, w: 12, h: 12 },
+    visualizationType: 'lnsDatatable',
+    query: 'error.type : *',
+    layerId: 'layer-top-error-types',
+    columns: [
+      ['error-type', topValues('error.type', 'string', 10, { type: 'column', columnId: 'errors' }, 'Error type')],
+      ['errors', count('Count')],
+    ],
+    visualization: {
+      layerId: 'layer-top-error-types',
+      layerType: 'data',
+      columns: [{ columnId: 'error-type' }, { columnId: 'errors' }],
+    },
+  },
+  {
+    panelIndex: 'cold-start-share',
+    title: 'Cold-start share of recommendations',
+    gridData: { x: 36, y: 12, w: 12, h: 12 },
+    visualizationType: 'lnsPie',
+    query: `${ACCESS} and reco.cold_start : *`,
+    layerId: 'layer-cold-start-share',
+    columns: [
+      ['cold-start', topValues('reco.cold_start', 'boolean', 2, { type: 'column', columnId: 'requests' }, 'Cold start')],
+      ['requests', count('Requests')],
+    ],
+    visualization: {
+      shape: 'donut',
+      layers: [
+        {
+          layerId: 'layer-cold-start-share',
+          layerType: 'data',
+          primaryGroups: ['cold-start'],
+          metrics: ['requests'],
+          numberDisplay: 'percent',
+          categoryDisplay: 'default',
+          legendDisplay: 'default',
+          nestedLegend: false,
+        },
+      ],
+    },
+  },
+];
+
+export const DASHBOARD: DashboardSpec = {
+  id: DASHBOARD_ID,
+  title: 'recoscope: overview',
+  description: 'Requests per route, latency percentiles per model, error rate, top error types, cold-start share (reco-logs*).',
+  dataViewId: DATA_VIEW_ID,
+  lensPanels: DASHBOARD_PANELS,
+  // The errors saved search at the bottom, by reference.
+  searchPanels: [{ panelIndex: 'errors', searchId: 'recoscope-errors', title: 'Errors', gridData: { x: 0, y: 24, w: 48, h: 15 } }],
+  options: { useMargins: true, syncColors: false, syncCursor: true, syncTooltips: false, hidePanelTitles: false },
+  time: { from: 'now-1h', to: 'now', refreshMs: 30_000 },
+};

@@ -1,0 +1,258 @@
+/**
+ * The service's Prometheus metrics (prom-client), kept in one private registry.
+ *
+ * Families (Prometheus naming, base units, `_total` counters):
+ *   http_server_request_duration_seconds{method,route,status_code}   histogram, exemplar trace_id
+ *   http_server_active_requests                                      gauge (in flight)
+ *   recoscope_recommendations_total{model,outcome}                   counter
+ *   recoscope_fallback_items_total{model}                            counter (items filled from popular)
+ *   recoscope_model_call_duration_seconds{model}                     histogram, exemplar trace_id
+ *   recoscope_model_info{model,version,dataset_fingerprint}          gauge = 1
+ *   recoscope_model_load_duration_seconds{model,source}              gauge (artifact read or training)
+ *   recoscope_dataset_load_duration_seconds                          gauge
+ *   process_* / nodejs_*                                              prom-client defaults (CPU, memory,
+ *                                                                     heap, event-loop lag, GC, handles)
+ *
+ * Cardinality is bounded by construction: `model` is one of the served models or `unknown`,
+ * `route` is a route template or `unmatched` (never the raw path), `method` one of the HTTP
+ * methods or `_OTHER`, `outcome` ok/cold_start/fallback/aborted or an error key (a closed
+ * set), `status_code` a three-digit number. No user ids, no free text.
+ */
+import { FastCounter, FastHistogram } from './fast-metrics';
+import {
+  Gauge,
+  Registry,
+  collectDefaultMetrics,
+  type OpenMetricsContentType,
+  openMetricsContentType,
+  prometheusContentType,
+} from 'prom-client';
+
+/** Seconds; dense below 100 ms where the service lives, 0.1 is the /reco latency SLO threshold. */
+export const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+
+export const UNKNOWN_MODEL = 'unknown';
+export const UNMATCHED_ROUTE = 'unmatched';
+const OTHER_METHOD = '_OTHER';
+const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'CONNECT', 'TRACE']);
+
+/** Everything the per-request recorder needs, read off the response once it is done. */
+export interface RequestObservation {
+  method: string;
+  /** Route template as Express matched it, e.g. `/reco/:model_name/:user_id`; undefined when none matched. */
+  route: string | undefined;
+  statusCode: number;
+  durationSeconds: number;
+  aborted: boolean;
+  traceId: string | undefined;
+  /** Present for requests the reco route handled (even rejected ones). */
+  reco?: {
+    model: string | undefined;
+    /** Error key of a failed request, else undefined. */
+    errorKey: string | undefined;
+    coldStart: boolean | undefined;
+    fallback: number | undefined;
+  };
+}
+
+export interface ModelInfo {
+  model: string;
+  version: string;
+  datasetFingerprint: string;
+  source: 'artifact' | 'trained';
+  loadSeconds: number;
+}
+
+export interface MetricsOptions {
+  /** The route templates the app serves; anything else is `unmatched`. */
+  routes: readonly string[];
+  /** prom-client's default process/runtime metrics (off in unit tests that count series). */
+  defaultMetrics?: boolean;
+}
+
+type Outcome = string;
+
+
+export class ServiceMetrics {
+  // Created as OpenMetrics (prom-client allows exemplars only then); render() switches per scrape.
+  // (prom-client's typings declare no constructor argument; the runtime takes the content type.)
+  readonly registry: Registry<OpenMetricsContentType> = new (Registry as unknown as new (
+    contentType: OpenMetricsContentType,
+  ) => Registry<OpenMetricsContentType>)(openMetricsContentType);
+  private readonly routes: ReadonlySet<string>;
+  private models: ReadonlySet<string> = new Set();
+  private readonly requestDuration: FastHistogram;
+  private activeRequests = 0;
+  private readonly recommendations: FastCounter;
+  private readonly fallbackItems: FastCounter;
+  private readonly modelCallDuration: FastHistogram;
+  private readonly modelInfo: Gauge<'model' | 'version' | 'dataset_fingerprint'>;
+  private readonly modelLoadDuration: Gauge<'model' | 'source'>;
+  private readonly datasetLoadDuration: Gauge;
+  /** Counter names as registered (prom-client's OpenMetrics writer strips `_total` in place). */
+  private counterNames = new Map<{ name: string }, string>();
+  private rendering: Promise<unknown> = Promise.resolve();
+
+  constructor(options: MetricsOptions) {
+    this.routes = new Set(options.routes);
+    const registers = [this.registry];
+    // Per-request families: fast accumulators (fast-metrics.ts), exposed through this registry.
+    this.requestDuration = new FastHistogram(
+      'http_server_request_duration_seconds',
+      'Duration of HTTP server requests, from the first middleware to the response being sent.',
+      LATENCY_BUCKETS,
+      this.registry,
+    );
+    new Gauge({
+      name: 'http_server_active_requests',
+      help: 'HTTP server requests in flight.',
+      registers,
+      collect: ((self: ServiceMetrics) =>
+        function (this: Gauge) {
+          this.set(self.activeRequests);
+        })(this),
+    });
+    this.recommendations = new FastCounter(
+      'recoscope_recommendations_total',
+      'Recommendation requests by model and outcome (ok, cold_start, fallback, aborted, or the error key).',
+      this.registry,
+    );
+    this.fallbackItems = new FastCounter(
+      'recoscope_fallback_items_total',
+      'Recommended items filled from the popular model because the requested model had fewer than k.',
+      this.registry,
+    );
+    this.modelCallDuration = new FastHistogram(
+      'recoscope_model_call_duration_seconds',
+      "Duration of the model's recommend call (history, scoring, filtering, popular fill).",
+      LATENCY_BUCKETS,
+      this.registry,
+    );
+    this.modelInfo = new Gauge({
+      name: 'recoscope_model_info',
+      help: 'Models being served (value 1), with their artifact version and the dataset fingerprint they were trained on.',
+      labelNames: ['model', 'version', 'dataset_fingerprint'],
+      registers,
+    });
+    this.modelLoadDuration = new Gauge({
+      name: 'recoscope_model_load_duration_seconds',
+      help: 'Time spent at start-up reading a model artifact (source="artifact") or training the model (source="trained").',
+      labelNames: ['model', 'source'],
+      registers,
+    });
+    this.datasetLoadDuration = new Gauge({
+      name: 'recoscope_dataset_load_duration_seconds',
+      help: 'Time spent at start-up loading the dataset.',
+      registers,
+    });
+    if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
+    for (const metric of this.registry.getMetricsAsArray()) {
+      // prom-client's typings do not expose `type`/`name` on the base Metric; both are plain fields.
+      const m = metric as unknown as { type: string; name: string };
+      if (m.type === 'counter') this.counterNames.set(m, m.name);
+    }
+  }
+
+  /** The models being served, with their info series and load durations. */
+  setModels(models: readonly ModelInfo[], datasetLoadSeconds?: number): void {
+    this.models = new Set(models.map((m) => m.model));
+    this.modelInfo.reset();
+    this.modelLoadDuration.reset();
+    for (const m of models) {
+      this.modelInfo.set({ model: m.model, version: m.version, dataset_fingerprint: m.datasetFingerprint }, 1);
+      this.modelLoadDuration.set({ model: m.model, source: m.source }, m.loadSeconds);
+    }
+    if (datasetLoadSeconds !== undefined) this.datasetLoadDuration.set(datasetLoadSeconds);
+  }
+
+  /** A model name as a label value: one of the served models, else `unknown`. */
+  modelLabel(name: string | undefined): string {
+    return name !== undefined && this.models.has(name) ? name : UNKNOWN_MODEL;
+  }
+
+  requestStarted(): void {
+    this.activeRequests++;
+  }
+
+  /** One call per finished (or aborted) request. */
+  requestDone(o: RequestObservation): void {
+    this.activeRequests--;
+    const method = KNOWN_METHODS.has(o.method) ? o.method : OTHER_METHOD;
+    const route = o.route !== undefined && this.routes.has(o.route) ? o.route : UNMATCHED_ROUTE;
+    // A response never started has no real status: 499, nginx's "client closed request".
+    const status = o.aborted && o.statusCode < 400 ? 499 : o.statusCode;
+    this.requestDuration.observe(
+      `${method} ${status} ${route}`,
+      () => ({ method, route, status_code: String(status) }),
+      o.durationSeconds,
+      o.traceId,
+    );
+    const reco = o.reco;
+    if (reco === undefined) return;
+    const model = this.modelLabel(reco.model);
+    let outcome: Outcome;
+    if (reco.errorKey !== undefined) outcome = reco.errorKey;
+    else if (o.aborted) outcome = 'aborted';
+    else if (reco.coldStart === true) outcome = 'cold_start';
+    else if (reco.fallback !== undefined && reco.fallback > 0) outcome = 'fallback';
+    else outcome = 'ok';
+    this.recommendations.inc(`${model} ${outcome}`, () => ({ model, outcome }));
+    if (reco.fallback !== undefined && reco.fallback > 0) this.fallbackItems.inc(model, () => ({ model }), reco.fallback);
+  }
+
+  /** Duration of one model call (also when it threw). */
+  modelCall(name: string, seconds: number, traceId: string | undefined): void {
+    const model = this.modelLabel(name);
+    this.modelCallDuration.observe(model, () => ({ model }), seconds, traceId);
+  }
+
+  /** Number of time series (sample lines) the registry exposes now: what cardinality tests count. */
+  async seriesCount(): Promise<number> {
+    const text = await this.render(false);
+    return text.split('\n').filter((line) => line !== '' && !line.startsWith('#')).length;
+  }
+
+  /**
+   * The exposition, text format 0.0.4 or OpenMetrics 1.0.0 (exemplars only exist in the latter).
+   * prom-client fixes the format per registry and renames counters in place for OpenMetrics, so
+   * renders are serialised and each one sets the format and the counter names it needs.
+   */
+  render(openMetrics: boolean): Promise<string> {
+    const run = this.rendering.then(async () => {
+      if (openMetrics) {
+        this.registry.setContentType(openMetricsContentType);
+      } else {
+        for (const [metric, name] of this.counterNames) metric.name = name;
+        // The registry's type parameter is fixed at OpenMetrics; the runtime accepts both.
+        this.registry.setContentType(prometheusContentType as unknown as OpenMetricsContentType);
+      }
+      return this.registry.metrics();
+    });
+    this.rendering = run.catch(() => undefined);
+    return run;
+  }
+}
+
+export const CONTENT_TYPES = { text: prometheusContentType, openMetrics: openMetricsContentType } as const;
+
+/**
+ * Content negotiation on the Accept header: OpenMetrics when the client ranks it at least as
+ * high as the text format (Prometheus does; curl's default accepts anything and gets text).
+ */
+export function wantsOpenMetrics(accept: string | undefined): boolean {
+  if (accept === undefined) return false;
+  let openMetrics = -1;
+  let text = -1;
+  for (const part of accept.split(',')) {
+    const [type = '', ...params] = part.trim().split(';').map((s) => s.trim());
+    let q = 1;
+    for (const p of params) {
+      if (p.startsWith('q=')) q = Number(p.slice(2));
+    }
+    if (!Number.isFinite(q)) continue;
+    const t = type.toLowerCase();
+    if (t === 'application/openmetrics-text') openMetrics = Math.max(openMetrics, q);
+    else if (t === 'text/plain') text = Math.max(text, q);
+  }
+  return openMetrics > 0 && openMetrics >= text;
+}
