@@ -171,6 +171,8 @@ export async function spawnService(options: SpawnOptions): Promise<SpawnedServic
     HOST: '127.0.0.1',
     LOG_DIR: logDir,
     ARTIFACTS_DIR: join(logDir, 'no-artifacts'),
+    // No metrics listener: 9464 (the default) may be taken by another service on the machine.
+    METRICS_PORT: '0',
     ...SMALL_DATASET_ENV,
     ...options.env,
   };

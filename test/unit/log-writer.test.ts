@@ -212,7 +212,8 @@ describe('configuration of the writer and the server timeouts', () => {
     const config = loadConfig({});
     assert.equal(config.log.bufferBytes, 16 * 1024 * 1024);
     assert.equal(config.log.reportIntervalMs, 10_000);
-    assert.deepEqual(config.http, { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5_000 });
+    const { headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs } = config.http;
+    assert.deepEqual({ headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs }, { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5_000 });
     assert.equal(loadConfig({ LOG_MAX_SIZE_MB: '0.01', LOG_BUFFER_MAX_MB: '0.5' }).log.maxSizeBytes, 10_486);
     assert.throws(() => loadConfig({ HTTP_HEADERS_TIMEOUT_MS: '20000', HTTP_REQUEST_TIMEOUT_MS: '10000' }), /HTTP_HEADERS_TIMEOUT_MS/);
     assert.throws(() => loadConfig({ LOG_BUFFER_MAX_MB: '0' }), /LOG_BUFFER_MAX_MB/);
