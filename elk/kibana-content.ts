@@ -6,6 +6,7 @@
  */
 
 import { ACCESS_DATASET, LOGS_DATA_VIEW_PATTERN } from '../src/contracts';
+import { ERROR_GROUPS_SEARCH } from './kibana-error-groups';
 import {
   byFilters,
   count,
@@ -99,6 +100,7 @@ export const SAVED_SEARCHES: SavedSearchSpec[] = [
       ['@timestamp', 'desc'],
     ],
   },
+  ERROR_GROUPS_SEARCH,
 ];
 
 // ---------------------------------------------------------------------------------------------

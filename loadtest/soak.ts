@@ -83,6 +83,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakSummary> {
       ...options.serviceEnv,
       PORT: String(port),
       HOST: '127.0.0.1',
+      // Metrics on, as by default, but on a free port: the fixed default could be taken.
+      METRICS_PORT: String(await freePort()),
       API_KEY: apiKey,
       // The probe's lines are the only stdout; the access log still goes to the file.
       LOG_STDOUT: 'false',

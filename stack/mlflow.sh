@@ -78,7 +78,7 @@ mlflow_status() {
   local name p
   name="$(_mlflow_name)"
   if p="$(read_pid "$name")"; then
-    if curl -fsS -o /dev/null "$(_mlflow_url)/health" 2>/dev/null; then
+    if http_probe -fsS -o /dev/null "$(_mlflow_url)/health" 2>/dev/null; then
       log "mlflow: running (pid $p), healthy at $(_mlflow_url)"
     else
       log "mlflow: running (pid $p), NOT healthy"; return 1

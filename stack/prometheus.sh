@@ -101,7 +101,7 @@ prometheus_status() {
   local name p
   name="$(_prometheus_name)"
   if p="$(read_pid "$name")"; then
-    if curl -fsS -o /dev/null "http://${PROMETHEUS_HOST:-127.0.0.1}:${PROMETHEUS_PORT:-9090}/-/ready" 2>/dev/null; then
+    if http_probe -fsS -o /dev/null "http://${PROMETHEUS_HOST:-127.0.0.1}:${PROMETHEUS_PORT:-9090}/-/ready" 2>/dev/null; then
       log "prometheus: running (pid $p), ready"
     else
       log "prometheus: running (pid $p), NOT ready"; return 1

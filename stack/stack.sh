@@ -33,6 +33,7 @@ load_component() {
     otelcol) source "$here/otelcol.sh" ;;         # OpenTelemetry Collector (built with ocb)
     filebeat) source "$here/filebeat.sh" ;;       # Filebeat (built from the Go module proxy)
     mlflow) source "$here/mlflow.sh" ;;           # MLflow tracking server (PyPI, virtualenv; only when named)
+    jaeger) source "$here/jaeger.sh" ;;           # Jaeger v2 (built from the Go module proxy; only when named)
     prometheus) source "$here/prometheus.sh" ;;   # Prometheus + promtool (Debian package; only when named)
     schemathesis) source "$here/schemathesis.sh" ;; # OpenAPI fuzzer (PyPI, virtualenv; install only, never a default)
     *) die "unknown component '$1' (known: $(sed -n 's/^    \([a-z0-9_-]*\)) source .*/\1/p' "$here/stack.sh" | xargs))" ;;

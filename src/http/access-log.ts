@@ -82,6 +82,7 @@ function writeAccessLine(
     record.error = {
       type: failure.status >= 500 ? failure.error.name : failure.key,
       message: failure.error.message,
+      grouping_key: failure.groupingKey, // issue 16: error groups (`npm run errors`)
       // Stacks only for server faults: a 4xx is the client's mistake, not ours.
       ...(failure.status >= 500 ? { stack_trace: failure.error.stack } : {}),
     };

@@ -4,7 +4,8 @@
  * Every non-2xx answer of the service has this shape.
  */
 import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
-import { recordRequestError } from '../observability/tracing';
+import { annotateRequest, recordRequestError } from '../observability/tracing';
+import { groupingKey } from './grouping-key';
 
 import type { ErrorBody, ErrorKey } from './schemas';
 
@@ -29,6 +30,8 @@ export interface RequestFailure {
   key: ErrorKey;
   /** The error as thrown: for 5xx its stack goes to the log, never to the client. */
   error: Error;
+  /** `error.grouping_key` (see grouping-key.ts): one value per kind of failure, never per user. */
+  groupingKey: string;
 }
 
 export const errors = {
@@ -76,7 +79,13 @@ function clientErrorStatus(error: unknown): number | undefined {
   return typeof status === 'number' && status >= 400 && status < 500 ? status : undefined;
 }
 
-export const errorHandler: ErrorRequestHandler = (error: unknown, _req, res, next) => {
+/** The matched route's template (`/reco/:model_name/:user_id`), undefined for an unrouted path. */
+function routeTemplate(route: unknown): string | undefined {
+  const path = (route as { path?: unknown } | undefined)?.path;
+  return typeof path === 'string' ? path : undefined;
+}
+
+export const errorHandler: ErrorRequestHandler = (error: unknown, req, res, next) => {
   if (res.headersSent) {
     next(error);
     return;
@@ -91,12 +100,17 @@ export const errorHandler: ErrorRequestHandler = (error: unknown, _req, res, nex
         ? new HttpError(status, 'http_exception', status === 400 ? 'Bad Request' : 'Client Error')
         : new HttpError(500, 'server_error', 'Internal Server Error');
   }
+  const thrown = error instanceof Error ? error : new Error(String(error));
   const failure: RequestFailure = {
     status: httpError.status,
     key: httpError.key,
-    error: error instanceof Error ? error : new Error(String(error)),
+    error: thrown,
+    groupingKey: groupingKey({ status: httpError.status, key: httpError.key, error: thrown, route: routeTemplate(req.route) }),
   };
   res.locals.failure = failure;
-  if (failure.status >= 500) recordRequestError(failure.error);
+  // The same key on the trace: the request span's attribute (searchable in Jaeger) and, for
+  // a 5xx, the exception event.
+  annotateRequest({ 'error.grouping_key': failure.groupingKey });
+  if (failure.status >= 500) recordRequestError(failure.error, { 'error.grouping_key': failure.groupingKey });
   send(res, httpError);
 };

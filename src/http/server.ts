@@ -7,6 +7,7 @@ import { logEcsRecord, logLevelEnabled } from '../observability/logger';
 import { redactUrlDerived } from '../observability/redact';
 import { accessLevel, clientText } from './access-log';
 import type { ErrorBody } from './errors';
+import { groupingKey } from './grouping-key';
 
 export interface ServerTimeouts {
   /** Time allowed to receive the request headers (slow-loris protection). */
@@ -153,7 +154,8 @@ function writeRejectedLine(r: Rejected): void {
     client: { ip: r.ip },
     user_agent: { original: clientText(r.userAgent) },
     reco: { error_key: 'http_exception' },
-    error: { type: r.errorType, message: r.errorMessage },
+    // Rejected before routing: grouped by status and parser error, like any unrouted 4xx.
+    error: { type: r.errorType, message: r.errorMessage, grouping_key: groupingKey({ status: r.status, key: 'http_exception', error: new Error(r.errorType), route: undefined }) },
   };
   logEcsRecord(level, `${method} ${path ?? '-'} ${r.status} (rejected by the HTTP parser: ${r.errorType})`, record, redactUrlDerived);
 }

@@ -23,7 +23,7 @@ import { PROJECT_ROOT } from '../../src/paths';
 
 const execFileAsync = promisify(execFile);
 
-export type Component = 'es' | 'filebeat' | 'otelcol' | 'mlflow' | 'prometheus';
+export type Component = 'es' | 'filebeat' | 'otelcol' | 'mlflow' | 'prometheus' | 'jaeger';
 
 export interface TestStack {
   runDir: string;

@@ -55,14 +55,14 @@ start_service() {
   shift 2
   port="$(free_port)"
   mkdir -p "$reports/$name"
-  env -i PATH="$PATH" HOME="$HOME" PORT="$port" HOST=127.0.0.1 API_KEY="$key" \
+  env -i PATH="$PATH" HOME="$HOME" PORT="$port" HOST=127.0.0.1 METRICS_PORT=0 API_KEY="$key" \
     LOG_DIR="$reports/$name" LOG_STDOUT=false NODE_ENV=production \
     SYNTHETIC_USERS=2000 SYNTHETIC_ITEMS=300 SYNTHETIC_INTERACTIONS=30000 SYNTHETIC_SEED=7 \
     ARTIFACTS_DIR="$reports/$name/no-artifacts" "$@" \
     "$node" dist/src/main.js >"$reports/$name/stdout.log" 2>"$reports/$name/stderr.log" &
   pids+=("$!")
   for ((i = 0; i < 600; i++)); do
-    if [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/health")" = 200 ]; then
+    if [ "$(curl --connect-timeout 2 --max-time 10 -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/health")" = 200 ]; then
       url="http://127.0.0.1:$port"
       return 0
     fi
@@ -79,7 +79,7 @@ fuzz() {
   shift 2
   # From a file, so /openapi.json itself is an operation under test too (st skips the URL
   # it loaded the schema from).
-  curl -fsS "$url/openapi.json" >"$reports/$name/openapi.json"
+  curl --connect-timeout 2 --max-time 30 -fsS "$url/openapi.json" >"$reports/$name/openapi.json"
   echo
   echo "==== schemathesis: $name → $url"
   "$st" run "$reports/$name/openapi.json" --url "$url" --checks all --seed "$seed" \

@@ -95,6 +95,7 @@ describe('requests rejected by the HTTP parser', () => {
       assert.equal(field(line, 'event.outcome'), 'failure');
       assert.equal(field(line, 'client.ip'), '127.0.0.1');
       assert.equal(typeof field(line, 'event.id'), 'string');
+      assert.equal(field(line, 'error.grouping_key'), `${c.status} http_exception (unrouted)`, 'one error group per parser-level status');
     });
   }
 

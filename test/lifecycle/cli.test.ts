@@ -37,6 +37,7 @@ const CLIS: Cli[] = [
   { name: 'bench:tracing', source: 'bench/tracing-cli' },
   { name: 'evaluate', source: 'evaluation/cli' },
   { name: 'soak', source: 'loadtest/soak-cli' },
+  { name: 'errors', source: 'elk/errors-cli' },
 ];
 
 interface Run {

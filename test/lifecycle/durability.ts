@@ -169,10 +169,10 @@ export async function spawnService(options: SpawnOptions): Promise<SpawnedServic
     HOME: process.env.HOME ?? '',
     PORT: String(port),
     HOST: '127.0.0.1',
+    // No metrics listener: its fixed default port would collide between instances.
+    METRICS_PORT: '0',
     LOG_DIR: logDir,
     ARTIFACTS_DIR: join(logDir, 'no-artifacts'),
-    // No metrics listener: 9464 (the default) may be taken by another service on the machine.
-    METRICS_PORT: '0',
     ...SMALL_DATASET_ENV,
     ...options.env,
   };

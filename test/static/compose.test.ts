@@ -491,7 +491,7 @@ describe('Kibana saved objects', () => {
     assert.equal(formats['event.duration']?.params.inputFormat, 'nanoseconds');
     assert.equal(formats['event.duration']?.params.outputFormat, 'asMilliseconds');
     const titles = objects.filter((o) => o.type === 'search').map((o) => o.attributes.title);
-    assert.deepEqual(titles, ['recoscope: errors', 'recoscope: slow kNN', 'recoscope: cold-start users', 'recoscope: requests by model']);
+    assert.deepEqual(titles, ['recoscope: errors', 'recoscope: slow kNN', 'recoscope: cold-start users', 'recoscope: requests by model', 'recoscope: error groups']);
     const panels = JSON.parse(objects.at(-1)?.attributes.panelsJSON as string) as { title: string }[];
     assert.deepEqual(
       panels.map((p) => p.title),

@@ -135,7 +135,10 @@ describe('loadConfig: strict values', () => {
 
   it('HTTP settings: defaults are docs on outside production, CORS off, proxies untrusted, throttle 20 per minute', () => {
     const { docsEnabled, corsOrigins, trustProxy, authFailureLimit, authFailureWindowMs } = loadConfig({}).http;
-    assert.deepEqual({ docsEnabled, corsOrigins, trustProxy, authFailureLimit, authFailureWindowMs }, { docsEnabled: true, corsOrigins: [], trustProxy: false, authFailureLimit: 20, authFailureWindowMs: 60_000 });
+    assert.deepEqual(
+      { docsEnabled, corsOrigins, trustProxy, authFailureLimit, authFailureWindowMs },
+      { docsEnabled: true, corsOrigins: [], trustProxy: false, authFailureLimit: 20, authFailureWindowMs: 60_000 },
+    );
     assert.equal(loadConfig({ NODE_ENV: 'production' }).http.docsEnabled, false);
     assert.equal(loadConfig({ NODE_ENV: 'production', DOCS_ENABLED: 'true' }).http.docsEnabled, true);
     assert.equal(loadConfig({ DOCS_ENABLED: 'false' }).http.docsEnabled, false);

@@ -7,7 +7,7 @@
  * decision and two response headers (see http.ts): no context switch, no attributes, no
  * stage spans.
  */
-import { context, trace, TraceFlags } from '@opentelemetry/api';
+import { context, trace, TraceFlags, type Attributes } from '@opentelemetry/api';
 import type { TracingConfig } from '../../config';
 import type { StageName, StageSpan, Stages } from '../../models/stages';
 import { untracedStages } from '../../models/stages';
@@ -134,12 +134,15 @@ export function requestStages(): Stages {
   return stagesFor.stages;
 }
 
-/** Mark the request's server span as failed: exception event, ERROR status, `error.type`. */
-export function recordRequestError(error: unknown): void {
+/**
+ * Mark the request's server span as failed: exception event (with extra event attributes,
+ * e.g. error.grouping_key), ERROR status, `error.type`.
+ */
+export function recordRequestError(error: unknown, eventAttributes?: Attributes): void {
   if (tracingRuntime() === undefined) return;
   const request = requestTrace();
   if (request === undefined) return;
-  markFailed(request.span, error);
+  markFailed(request.span, error, eventAttributes);
   request.errorTyped = true;
 }
 

@@ -1,5 +1,5 @@
 /** Small span helpers shared by the facade and the HTTP middleware (API only, no SDK). */
-import { context, createContextKey, SpanStatusCode, type Span } from '@opentelemetry/api';
+import { context, createContextKey, SpanStatusCode, type Attributes, type Span } from '@opentelemetry/api';
 import { ATTR_ERROR_TYPE } from '@opentelemetry/semantic-conventions';
 
 /** The server span of a recorded request, and whether `error.type` was already set on it. */
@@ -20,10 +20,12 @@ function toError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));
 }
 
-/** Exception event, ERROR status and the semconv `error.type` (the exception's type). */
-export function markFailed(span: Span, error: unknown): void {
+/** Exception event (plus `eventAttributes`), ERROR status and the semconv `error.type` (the exception's type). */
+export function markFailed(span: Span, error: unknown, eventAttributes?: Attributes): void {
   const err = toError(error);
-  span.recordException(err);
+  if (eventAttributes === undefined) span.recordException(err);
+  // recordException takes no attributes: the same `exception` event, built as the SDK does, plus ours.
+  else span.addEvent('exception', { 'exception.type': err.name, 'exception.message': err.message, 'exception.stacktrace': err.stack, ...eventAttributes });
   span.setAttribute(ATTR_ERROR_TYPE, err.name);
   span.setStatus({ code: SpanStatusCode.ERROR, message: `${err.name}: ${err.message}` });
 }
