@@ -13,7 +13,7 @@ import { join, resolve } from 'node:path';
 import { parseCommandLine, runCli, UsageError } from '../src/cli/usage';
 import { loadConfig } from '../src/config';
 import { KION_PRESET } from '../src/data/synthetic';
-import { type ChildServer } from '../loadtest/child-server';
+import { probe } from '../loadtest/child-server';
 import { PROJECT_ROOT } from '../src/paths';
 import { pinProcess, pinningStatus, processCpuSeconds } from '../loadtest/cpu';
 import { cleanup, installSignalCleanup, onCleanup, removeDirOnCleanup } from './cleanup';
@@ -23,9 +23,20 @@ import { runProbe } from './probes/protocol';
 import type { RecommendProbeResult } from './probes/recommend';
 import type { TrainProbeResult } from './probes/train';
 import { renderMarkdown, renderText, type BenchReport, type DatasetFigures } from './report';
-import { launchServer, OBSERVABILITY_LABEL, type LaunchContext, type ServerSpec } from './servers';
+import {
+  benchServiceName,
+  launchServer,
+  MODE_PARTS,
+  OBSERVABILITY_LABEL,
+  OBSERVABILITY_MODES,
+  tracesIn,
+  type LaunchContext,
+  type LaunchedServer,
+  type Observability,
+  type ServerSpec,
+} from './servers';
 import { median } from './stats';
-import { evaluateTargets, summarise, type Route, type Sample, type TargetSpec } from './summary';
+import { evaluateTargets, summarise, type RawRow, type Route, type RowResult, type Sample, type TargetSpec } from './summary';
 import { measureTargets, type LiveTarget } from './throughput';
 import { scenarioPaths } from './paths';
 
@@ -33,17 +44,19 @@ export const SERVER_CPU = 0;
 export const LOADGEN_CPU = 1;
 
 const USAGE = `usage: npm run bench [-- options]
-  --quick            CI mode: 2 rounds × 3 s, 1 s warm-up, 16 connections, no Kion-scale training
+  --quick            CI mode: 2 rounds × 3 s, 1 s warm-up, 16 connections, one fixed-rate round,
+                     no Kion-scale training
   --rounds N         rounds per target (default 5)
   --duration S       seconds per run (default 5)
   --warmup S         warm-up seconds per target (default 3; 0 = none)
   --connections N    concurrent keep-alive connections (default 50)
   --kion full|skip|F Kion-scale training: full size, skipped, or a fraction F in (0,1) of its
                      users and interactions (clearly labelled) (default full; skip with --quick)
-  --rate-share F     also measure /reco/knn latency at a fixed rate of F × its obs-off
-                     capacity (default 0.5; 0 with --quick; 0 = off)
-  --no-trace         skip the logging+tracing rows (no collector)
-  --only a,b         only these targets (ids: bare-http, bare-express, health/off, knn/trace, ...)
+  --rate-share F     also measure /reco/knn latency in every mode at a fixed open-loop rate of
+                     F × its obs-off capacity (default 0.5; 0 = off)
+  --no-trace         skip the tracing modes (no collector)
+  --only a,b         only these targets (ids: bare-http, bare-express, health/off, popular/off,
+                     knn/off, knn/log, knn/metrics, knn/trace100, knn/trace10, knn/all)
   --env KEY=VALUE    extra environment for every service instance, applied last (repeatable;
                      for experiments, e.g. --env OTEL_TRACES_SAMPLER=parentbased_traceidratio
                      --env OTEL_TRACES_SAMPLER_ARG=0.1 or --env KNN_NEIGHBOURS=100)
@@ -116,7 +129,7 @@ export function parseOptions(argv: string[]): Options {
     connections: Math.round(positive(values.connections, quick ? 16 : 50, 'connections')),
     kion,
     trace: !values['no-trace'],
-    rateShare: Math.min(1, positive(values['rate-share'], quick ? 0 : 0.5, 'rate-share', true)),
+    rateShare: Math.min(1, positive(values['rate-share'], 0.5, 'rate-share', true)),
     only: values.only?.split(',').map((s) => s.trim()),
     serviceEnv,
     outDir: resolve(values.out ?? join(PROJECT_ROOT, 'bench')),
@@ -125,22 +138,25 @@ export function parseOptions(argv: string[]): Options {
 
 const ROUTE_PATH: Record<Route, string> = { health: '/health', popular: '/reco/popular', knn: '/reco/knn' };
 
+/**
+ * The rows: the two baselines, /health and /reco/popular with observability off (the cost of
+ * the service's own layers), and /reco/knn in every observability mode (what the
+ * observability targets are about). One service process per mode serves all its rows.
+ */
 export function allTargets(): TargetSpec[] {
   const targets: TargetSpec[] = [
     { id: 'bare-http', label: 'bare node:http /health', server: 'bare-http', route: 'health', baseline: 'bare-http' },
     { id: 'bare-express', label: 'bare Express 5 /health', server: 'bare-express', route: 'health', baseline: 'bare-express' },
   ];
-  for (const route of ['health', 'popular', 'knn'] as const) {
-    for (const obs of ['off', 'log', 'trace'] as const) {
-      targets.push({
-        id: `${route}/${obs}`,
-        label: `${ROUTE_PATH[route]} · ${OBSERVABILITY_LABEL[obs]}`,
-        server: `svc-${obs}`,
-        route,
-        observability: obs,
-      });
-    }
-  }
+  const service = (route: Route, obs: Observability): TargetSpec => ({
+    id: `${route}/${obs}`,
+    label: `${ROUTE_PATH[route]} · ${OBSERVABILITY_LABEL[obs]}`,
+    server: `svc-${obs}`,
+    route,
+    observability: obs,
+  });
+  targets.push(service('health', 'off'), service('popular', 'off'));
+  for (const obs of OBSERVABILITY_MODES) targets.push(service('knn', obs));
   return targets;
 }
 
@@ -197,6 +213,251 @@ async function datasetFigures(
   }
 }
 
+interface Pinning {
+  description: string;
+  serverCpu: number | undefined;
+  loadgenCpu: number | undefined;
+}
+
+/** Step: servers on CPU 0, this process (autocannon) and the collector on CPU 1, if possible. */
+function pinCpus(notes: string[]): Pinning {
+  // Decided before this process pins itself (allowedCpus() remembers the original set).
+  const pin = pinningStatus([SERVER_CPU, LOADGEN_CPU]);
+  if (pin.available && pinProcess(process.pid, LOADGEN_CPU)) {
+    return {
+      description: `servers pinned to CPU ${SERVER_CPU}, load generator and collector to CPU ${LOADGEN_CPU} (taskset)`,
+      serverCpu: SERVER_CPU,
+      loadgenCpu: LOADGEN_CPU,
+    };
+  }
+  notes.push(`CPU pinning unavailable: ${pin.reason ?? 'taskset -p failed'}`);
+  return {
+    description: `NOT pinned (${pin.reason ?? 'taskset -p failed'}): servers and load generator share CPUs, ratios are less reliable`,
+    serverCpu: undefined,
+    loadgenCpu: undefined,
+  };
+}
+
+/** Step: the targets of this run (`--only`); undefined for an unknown id. */
+function selectTargets(options: Options): TargetSpec[] | undefined {
+  const targets = allTargets();
+  if (options.only === undefined) return targets;
+  const unknown = options.only.filter((id) => !targets.some((t) => t.id === id));
+  if (unknown.length > 0) {
+    process.stderr.write(`bench: unknown target(s) ${unknown.join(', ')}; known: ${targets.map((t) => t.id).join(', ')}\n`);
+    return undefined;
+  }
+  // The Express baseline is what every ratio is relative to, obs off what every mode is
+  // compared with: always keep both.
+  return targets.filter((t) => options.only?.includes(t.id) || t.id === 'bare-express' || t.id === 'knn/off');
+}
+
+interface CollectorState {
+  collector: Collector | undefined;
+  status: string;
+  /** Why the tracing rows are skipped, if they are. */
+  skip: string | undefined;
+}
+
+/** Step: a private collector, when any tracing mode is to run. */
+async function startCollectorIfNeeded(options: Options, targets: TargetSpec[], tmpRoot: string, pinning: Pinning): Promise<CollectorState> {
+  if (!targets.some((t) => tracesIn(t.observability))) return { collector: undefined, status: 'not used', skip: undefined };
+  if (!options.trace) return { collector: undefined, status: 'not used (--no-trace)', skip: '--no-trace' };
+  progress('starting a private OpenTelemetry Collector (stack/stack.sh up otelcol)');
+  const started = await startCollector({
+    scratchDir: tmpRoot,
+    timeoutMs: options.quick ? 120_000 : 20 * 60_000,
+    ...(pinning.loadgenCpu === undefined ? {} : { cpu: pinning.loadgenCpu }),
+  });
+  if (!started.ok) {
+    progress(`tracing rows skipped: ${started.reason}`);
+    return { collector: undefined, status: `unavailable (${started.reason})`, skip: started.reason };
+  }
+  const collector = started.collector;
+  onCleanup(() => collector.stop());
+  progress(`collector up at ${collector.endpoint}`);
+  return { collector, status: `otelcol at ${collector.endpoint}, OTLP/HTTP, file exporter`, skip: undefined };
+}
+
+interface Servers {
+  launched: Map<string, LaunchedServer>;
+  startErrors: Map<string, string>;
+}
+
+/** Step: one process per server id, pinned to the server CPU, started together. */
+async function startServers(targets: TargetSpec[], ctx: LaunchContext, traceSkip: string | undefined, notes: string[]): Promise<Servers> {
+  const specs: ServerSpec[] = [];
+  for (const t of targets) {
+    if (specs.some((s) => s.id === t.server)) continue;
+    if (tracesIn(t.observability) && traceSkip !== undefined) continue;
+    specs.push(t.baseline !== undefined ? { id: t.server, kind: t.baseline } : { id: t.server, kind: 'service', observability: t.observability ?? 'off' });
+  }
+  progress(`starting ${specs.length} servers: ${specs.map((s) => s.id).join(', ')}`);
+  const launched = new Map<string, LaunchedServer>();
+  const startErrors = new Map<string, string>();
+  await Promise.all(
+    specs.map(async (spec) => {
+      try {
+        const l = await launchServer(spec, ctx);
+        launched.set(spec.id, l);
+        onCleanup(() => l.server.stop());
+      } catch (error) {
+        startErrors.set(spec.id, `server did not start: ${(error as Error).message.split('\n').slice(0, 4).join(' | ')}`);
+      }
+    }),
+  );
+  if (ctx.cpu !== undefined && [...launched.values()].some((l) => !l.server.pinned)) notes.push('some servers could not be pinned');
+  return { launched, startErrors };
+}
+
+/** Collector CPU and traced requests, per tracing mode, over the measured runs. */
+type CollectorUse = Map<Observability, { requests: number; cpuSeconds: number }>;
+
+interface Measured {
+  raw: RawRow[];
+  collectorUse: CollectorUse;
+}
+
+/** Step: warm-up and interleaved closed-loop rounds, then every knn mode at a fixed open-loop rate. */
+async function measure(live: LiveTarget[], options: Options, apiKey: string, collector: Collector | undefined): Promise<Measured> {
+  const collectorUse: CollectorUse = new Map();
+  let cpuBefore: number | undefined;
+  const measureOptions = {
+    rounds: options.rounds,
+    durationSeconds: options.durationSeconds,
+    warmupSeconds: options.warmupSeconds,
+    connections: options.connections,
+    headers: { authorization: `Bearer ${apiKey}` },
+    extraPids: () => (collector?.pid === undefined ? [] : [collector.pid]),
+    beforeRun: (t: LiveTarget) => {
+      cpuBefore = tracesIn(t.spec.observability) && collector?.pid !== undefined ? processCpuSeconds(collector.pid) : undefined;
+    },
+    afterRun: (t: LiveTarget, sample: Sample) => {
+      const mode = t.spec.observability;
+      if (mode === undefined || !tracesIn(mode)) return;
+      const use = collectorUse.get(mode) ?? { requests: 0, cpuSeconds: 0 };
+      use.requests += sample.responses;
+      const now = collector?.pid === undefined ? undefined : processCpuSeconds(collector.pid);
+      if (cpuBefore !== undefined && now !== undefined) use.cpuSeconds += now - cpuBefore;
+      collectorUse.set(mode, use);
+    },
+    progress,
+  };
+  const raw = await measureTargets(live, measureOptions);
+
+  // Latency under a fixed load: every knn mode again at a share of obs-off's capacity.
+  const knnOff = raw.find((r) => r.spec.id === 'knn/off');
+  const capacity = median(knnOff?.rounds.map((s) => s.rps) ?? []);
+  if (options.rateShare > 0 && Number.isFinite(capacity) && capacity > 0) {
+    const rate = Math.max(10, Math.round((capacity * options.rateShare) / 10) * 10);
+    const rateLive: LiveTarget[] = live
+      .filter((t) => t.spec.route === 'knn' && t.spec.observability !== undefined)
+      .map((t) => ({ ...t, spec: { ...t.spec, id: `${t.spec.id}@rate`, label: `${t.spec.label} @ ${rate} rps`, rate } }));
+    // --quick: one round, enough for a CI smoke check of the open-loop path.
+    const rounds = options.quick ? 1 : options.rounds;
+    progress(`latency at a fixed ${rate} rps (${Math.round(options.rateShare * 100)}% of /reco/knn obs-off capacity), open loop, ${rounds} round(s)`);
+    raw.push(...(await measureTargets(rateLive, { ...measureOptions, rounds, warmupSeconds: 0 })));
+  }
+  return { raw, collectorUse };
+}
+
+function busyMachineNote(rows: RowResult[]): string | undefined {
+  const serviceCpu = median(rows.filter((r) => r.spec.observability !== undefined && r.spec.rate === undefined).map((r) => r.serverCpu));
+  if (!(serviceCpu < 0.9)) return undefined;
+  return (
+    `BUSY MACHINE: the service got only ${Math.round(serviceCpu * 100)}% of CPU 0 (median over the saturated service rows; ` +
+    'a quiet machine gives ~100%): other processes competed for the core, so rps and rps ratios are unreliable; ' +
+    '"CPU µs/req" (server CPU per response) and its ratio to obs off are still the per-request cost'
+  );
+}
+
+/** Step: the metrics endpoint of each metrics mode, asked once while the servers still run. */
+async function metricsNotes(servers: Servers): Promise<string[]> {
+  const notes: string[] = [];
+  for (const [id, l] of servers.launched) {
+    if (l.metricsPort === undefined) continue;
+    const status = await probe(`http://127.0.0.1:${l.metricsPort}/metrics`);
+    notes.push(
+      status === 200
+        ? `${id}: GET /metrics on METRICS_PORT ${l.metricsPort} answered 200 (metrics on)`
+        : `${id}: no metrics endpoint answered on METRICS_PORT ${l.metricsPort} (${status === undefined ? 'connection refused' : `HTTP ${status}`}): this build has no metrics, so the mode ran without them`,
+    );
+  }
+  return notes;
+}
+
+/** Step: what observability wrote — log bytes per request and spans per traced request, per mode. */
+async function outputNotes(rows: RowResult[], servers: Servers, tmpRoot: string, collector: Collector | undefined, use: CollectorUse, options: Options): Promise<string[]> {
+  const notes: string[] = [];
+  const responsesOf = (r: RowResult): number => [...(r.warmup === undefined ? [] : [r.warmup]), ...r.rounds].reduce((m, s) => m + s.responses, 0);
+  // Stopped (and so flushed) before their output is measured.
+  for (const l of servers.launched.values()) await l.server.stop();
+  for (const mode of OBSERVABILITY_MODES.filter((m) => MODE_PARTS[m].fileLog)) {
+    const requests = rows.filter((r) => r.spec.observability === mode).reduce((n, r) => n + responsesOf(r), 0);
+    if (requests === 0) continue;
+    const bytes = dirBytes(join(tmpRoot, `svc-${mode}`, 'logs'));
+    notes.push(`${OBSERVABILITY_LABEL[mode]}: ${(bytes / requests).toFixed(0)} bytes of log per request (${requests} requests)`);
+  }
+  if (collector === undefined) return notes;
+  await collector.stop();
+  const counts = await countSpans(collector.spanFile);
+  for (const [mode, u] of use) {
+    if (u.requests === 0) continue;
+    const c = counts.get(benchServiceName(mode)) ?? { spans: 0, roots: 0, bytes: 0 };
+    const ratio = MODE_PARTS[mode].traceRatio ?? 1;
+    const overridden = options.serviceEnv.OTEL_TRACES_SAMPLER !== undefined;
+    notes.push(
+      `${OBSERVABILITY_LABEL[mode]}: the collector received ${c.roots} request traces for ${u.requests} measured requests ` +
+        `(${((c.roots / u.requests) * 100).toFixed(1)}%; sampler ${overridden ? `overridden by --env` : `keeps ${ratio * 100}% of new traces`}; warm-ups add a few), ` +
+        `${(c.spans / Math.max(c.roots, 1)).toFixed(1)} spans and ${(c.bytes / Math.max(c.roots, 1)).toFixed(0)} bytes of OTLP JSON per trace in the file exporter; ` +
+        `collector CPU ${((u.cpuSeconds / u.requests) * 1e6).toFixed(0)} µs per request (on the load generator's core)`,
+    );
+  }
+  return notes;
+}
+
+interface Models {
+  datasets: DatasetFigures[];
+  kion: DatasetFigures | undefined;
+  kionNote: string | undefined;
+}
+
+/** Step: training time and peak RSS per dataset, allocation and time per recommend(). */
+async function measureModels(options: Options, cpu: number | undefined, tmpRoot: string, seed: number): Promise<Models> {
+  const datasets: DatasetFigures[] = [];
+  datasets.push(await datasetFigures('default synthetic', { DATASET: 'synthetic' }, { recommend: true, timeoutMs: 10 * 60_000, cpu, scratch: tmpRoot }));
+  if (options.kion === 'skip') {
+    const kionNote = options.quick ? 'skipped with --quick' : 'skipped (--kion skip)';
+    datasets.push({ label: 'Kion-scale synthetic', status: 'skipped', reason: kionNote });
+    return { datasets, kion: undefined, kionNote };
+  }
+  const f = options.kion === 'full' ? 1 : options.kion;
+  const label = f === 1 ? 'Kion-scale synthetic' : `Kion-scale × ${f} (FRACTION: users and interactions × ${f}, items full)`;
+  const kion = await datasetFigures(
+    label,
+    {
+      DATASET: 'synthetic',
+      SYNTHETIC_USERS: String(Math.round(KION_PRESET.users * f)),
+      SYNTHETIC_ITEMS: String(KION_PRESET.items),
+      SYNTHETIC_INTERACTIONS: String(Math.round(KION_PRESET.interactions * f)),
+      SYNTHETIC_SEED: String(seed),
+    },
+    { recommend: !options.quick, timeoutMs: 30 * 60_000, cpu, scratch: tmpRoot },
+  );
+  datasets.push(kion);
+  return { datasets, kion, kionNote: f === 1 ? undefined : `measured on a ${f} fraction, not full Kion scale` };
+}
+
+/** Step: results.json, results.md and the printed table. */
+function writeReport(report: BenchReport, outDir: string, startedAt: number): void {
+  const elapsed = (performance.now() - startedAt) / 1000;
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(join(outDir, 'results.json'), `${JSON.stringify({ kind: 'recoscope-bench', version: 2, elapsedSeconds: elapsed, ...report }, null, 2)}\n`);
+  writeFileSync(join(outDir, 'results.md'), renderMarkdown(report));
+  process.stdout.write(`${renderText(report)}\n`);
+  progress(`done in ${elapsed.toFixed(0)} s; wrote ${join(outDir, 'results.json')} and results.md`);
+}
+
 async function main(): Promise<number> {
   let options: Options;
   try {
@@ -214,236 +475,54 @@ async function main(): Promise<number> {
   const machine = machineInfo();
   const notes: string[] = [];
 
-  // Pinning: servers on CPU 0, this process (autocannon) on CPU 1. Decided before this
-  // process pins itself (allowedCpus() remembers the original set).
-  const pin = pinningStatus([SERVER_CPU, LOADGEN_CPU]);
-  let pinning: string;
-  let serverCpu: number | undefined;
-  let loadgenCpu: number | undefined;
-  if (pin.available && pinProcess(process.pid, LOADGEN_CPU)) {
-    serverCpu = SERVER_CPU;
-    loadgenCpu = LOADGEN_CPU;
-    pinning = `servers pinned to CPU ${SERVER_CPU}, load generator and collector to CPU ${LOADGEN_CPU} (taskset)`;
-  } else {
-    pinning = `NOT pinned (${pin.reason ?? 'taskset -p failed'}): servers and load generator share CPUs, ratios are less reliable`;
-    notes.push(`CPU pinning unavailable: ${pin.reason ?? 'taskset -p failed'}`);
-  }
-  progress(pinning);
+  const pinning = pinCpus(notes);
+  progress(pinning.description);
   if (Object.keys(options.serviceEnv).length > 0) {
     notes.push(`EXPERIMENT: every service instance ran with ${Object.entries(options.serviceEnv).map(([k, v]) => `${k}=${v}`).join(' ')}`);
   }
+  const targets = selectTargets(options);
+  if (targets === undefined) return 2;
 
   const tmpRoot = mkdtempSync(join(tmpdir(), 'recoscope-bench-'));
   removeDirOnCleanup(tmpRoot);
   const apiKey = randomBytes(18).toString('base64url');
   const defaults = loadConfig({});
 
-  let targets = allTargets();
-  if (options.only !== undefined) {
-    const unknown = options.only.filter((id) => !targets.some((t) => t.id === id));
-    if (unknown.length > 0) {
-      process.stderr.write(`bench: unknown target(s) ${unknown.join(', ')}; known: ${targets.map((t) => t.id).join(', ')}\n`);
-      await cleanup();
-      return 2;
-    }
-    // The Express baseline is what every ratio is relative to: always keep it.
-    targets = targets.filter((t) => options.only?.includes(t.id) || t.id === 'bare-express');
-  }
-  const wantTrace = targets.some((t) => t.observability === 'trace');
-
-  // The collector, if tracing rows are wanted.
-  let collector: Collector | undefined;
-  let collectorStatus = 'not used';
-  let traceSkip: string | undefined;
-  if (wantTrace && !options.trace) {
-    traceSkip = '--no-trace';
-  } else if (wantTrace) {
-    progress('starting a private OpenTelemetry Collector (stack/stack.sh up otelcol)');
-    const started = await startCollector({
-      scratchDir: tmpRoot,
-      timeoutMs: options.quick ? 120_000 : 20 * 60_000,
-      ...(loadgenCpu === undefined ? {} : { cpu: loadgenCpu }),
-    });
-    if (started.ok) {
-      collector = started.collector;
-      onCleanup(() => collector?.stop());
-      collectorStatus = `otelcol at ${collector.endpoint}, OTLP/HTTP, file exporter`;
-      progress(`collector up at ${collector.endpoint}`);
-    } else {
-      traceSkip = started.reason;
-      collectorStatus = `unavailable (${started.reason})`;
-      progress(`tracing rows skipped: ${started.reason}`);
-    }
-  }
-
-  // Servers, pinned to CPU 0; started together (they train the default dataset at start-up).
+  const collector = await startCollectorIfNeeded(options, targets, tmpRoot, pinning);
   const ctx: LaunchContext = {
     tmpRoot,
     apiKey,
     serviceEnv: {},
     overrideEnv: options.serviceEnv,
     startTimeoutMs: 5 * 60_000,
-    ...(collector === undefined ? {} : { otlpEndpoint: collector.endpoint }),
-    ...(serverCpu === undefined ? {} : { cpu: serverCpu }),
+    ...(collector.collector === undefined ? {} : { otlpEndpoint: collector.collector.endpoint }),
+    ...(pinning.serverCpu === undefined ? {} : { cpu: pinning.serverCpu }),
   };
-  const serverSpecs: ServerSpec[] = [];
-  for (const t of targets) {
-    if (serverSpecs.some((s) => s.id === t.server)) continue;
-    if (t.observability === 'trace' && traceSkip !== undefined) continue;
-    serverSpecs.push(
-      t.baseline !== undefined
-        ? { id: t.server, kind: t.baseline }
-        : { id: t.server, kind: 'service', observability: t.observability ?? 'off' },
-    );
-  }
-  progress(`starting ${serverSpecs.length} servers: ${serverSpecs.map((s) => s.id).join(', ')}`);
-  const servers = new Map<string, ChildServer>();
-  const startErrors = new Map<string, string>();
-  await Promise.all(
-    serverSpecs.map(async (spec) => {
-      try {
-        const server = await launchServer(spec, ctx);
-        servers.set(spec.id, server);
-        onCleanup(() => server.stop());
-      } catch (error) {
-        startErrors.set(spec.id, `server did not start: ${(error as Error).message.split('\n').slice(0, 4).join(' | ')}`);
-      }
-    }),
-  );
-  if (serverSpecs.some((s) => servers.get(s.id)?.pinned === false) && serverCpu !== undefined) {
-    notes.push('some servers could not be pinned');
-  }
+  const servers = await startServers(targets, ctx, collector.skip, notes);
 
-  const pathsFor = (route: Route): string[] => scenarioPaths({ scenario: route, knownUsers: defaults.dataset.synthetic.users });
   const live: LiveTarget[] = targets.map((spec) => {
-    const target: LiveTarget = { spec, paths: pathsFor(spec.route) };
-    if (spec.observability === 'trace' && traceSkip !== undefined) target.skipped = traceSkip;
-    else if (startErrors.has(spec.server)) target.crashed = startErrors.get(spec.server);
-    else target.server = servers.get(spec.server);
+    const target: LiveTarget = { spec, paths: scenarioPaths({ scenario: spec.route, knownUsers: defaults.dataset.synthetic.users }) };
+    if (tracesIn(spec.observability) && collector.skip !== undefined) target.skipped = collector.skip;
+    else if (servers.startErrors.has(spec.server)) target.crashed = servers.startErrors.get(spec.server);
+    else target.server = servers.launched.get(spec.server)?.server;
     return target;
   });
-
-  // Collector CPU spent during the tracing rows, and how many requests they made.
-  let collectorCpu = 0;
-  let tracedRequests = 0;
-  let cpuBefore: number | undefined;
-  const measureOptions = {
-    rounds: options.rounds,
-    durationSeconds: options.durationSeconds,
-    warmupSeconds: options.warmupSeconds,
-    connections: options.connections,
-    headers: { authorization: `Bearer ${apiKey}` },
-    extraPids: () => (collector?.pid === undefined ? [] : [collector.pid]),
-    beforeRun: (t: LiveTarget) => {
-      cpuBefore = t.spec.observability === 'trace' && collector?.pid !== undefined ? processCpuSeconds(collector.pid) : undefined;
-    },
-    afterRun: (t: LiveTarget, sample: Sample) => {
-      if (t.spec.observability !== 'trace') return;
-      tracedRequests += sample.responses;
-      const now = collector?.pid === undefined ? undefined : processCpuSeconds(collector.pid);
-      if (cpuBefore !== undefined && now !== undefined) collectorCpu += now - cpuBefore;
-    },
-    progress,
-  };
-  const raw = await measureTargets(live, measureOptions);
-
-  // Latency under a fixed load: the knn rows again at a share of obs-off's capacity.
-  const knnOff = raw.find((r) => r.spec.id === 'knn/off');
-  const capacity = median(knnOff?.rounds.map((s) => s.rps) ?? []);
-  if (options.rateShare > 0 && Number.isFinite(capacity) && capacity > 0) {
-    const rate = Math.max(10, Math.round((capacity * options.rateShare) / 10) * 10);
-    const rateLive: LiveTarget[] = live
-      .filter((t) => t.spec.route === 'knn' && t.spec.observability !== undefined)
-      .map((t) => ({
-        ...t,
-        spec: { ...t.spec, id: `${t.spec.id}@rate`, label: `${t.spec.label} @ ${rate} rps`, rate },
-      }));
-    progress(`latency at a fixed ${rate} rps (${Math.round(options.rateShare * 100)}% of /reco/knn obs-off capacity)`);
-    raw.push(...(await measureTargets(rateLive, { ...measureOptions, warmupSeconds: 0 })));
-  }
+  const { raw, collectorUse } = await measure(live, options, apiKey, collector.collector);
   const rows = summarise(raw, options.rounds);
-  const serviceCpu = median(rows.filter((r) => r.spec.observability !== undefined && r.spec.rate === undefined).map((r) => r.serverCpu));
-  if (serviceCpu < 0.9) {
-    notes.push(
-      `BUSY MACHINE: the service got only ${Math.round(serviceCpu * 100)}% of CPU 0 (median over the saturated service rows; ` +
-        'a quiet machine gives ~100%): other processes competed for the core, so rps and rps ratios are unreliable; ' +
-        '"CPU µs/req" (server CPU per response) is still the per-request cost',
-    );
-  }
+  const busy = busyMachineNote(rows);
+  if (busy !== undefined) notes.push(busy);
+  notes.push(...(await metricsNotes(servers)));
+  notes.push(...(await outputNotes(rows, servers, tmpRoot, collector.collector, collectorUse, options)));
 
-  // What observability wrote: log bytes and spans per request.
-  const responsesOf = (r: (typeof rows)[number]): number =>
-    [...(r.warmup === undefined ? [] : [r.warmup]), ...r.rounds].reduce((m, s) => m + s.responses, 0);
-  const logRequests = rows.filter((r) => r.spec.observability === 'log').reduce((n, r) => n + responsesOf(r), 0);
-  // Stopped (and so flushed) before their output is measured.
-  for (const s of servers.values()) await s.stop();
-  const logBytes = dirBytes(join(tmpRoot, 'svc-log', 'logs'));
-  if (logRequests > 0) notes.push(`file logging wrote ${(logBytes / logRequests).toFixed(0)} bytes of log per request (${logRequests} requests)`);
-  if (collector !== undefined) {
-    await collector.stop();
-    const spans = await countSpans(collector.spanFile);
-    if (tracedRequests > 0) {
-      const dropped = tracedRequests - spans.roots;
-      const sampled = (options.serviceEnv.OTEL_TRACES_SAMPLER ?? 'always_on') !== 'always_on';
-      notes.push(
-        `tracing: the collector received ${spans.roots} request traces for ${tracedRequests} traced requests` +
-          (dropped <= 0
-            ? ' (none lost)'
-            : ` (${dropped} = ${((dropped / tracedRequests) * 100).toFixed(1)}% missing: ${
-                sampled ? `sampled out by --env OTEL_TRACES_SAMPLER=${options.serviceEnv.OTEL_TRACES_SAMPLER}, or ` : ''
-              }dropped by the SDK's span queue, or not flushed)`) +
-          `, ${(spans.spans / Math.max(spans.roots, 1)).toFixed(1)} spans per trace, ${(spans.bytes / Math.max(spans.roots, 1)).toFixed(0)} bytes of OTLP JSON per trace in the file exporter; ` +
-          `collector CPU ${((collectorCpu / tracedRequests) * 1e6).toFixed(0)} µs per request (on the load generator's core)`,
-      );
-    }
-  }
-
-  // Models: training time and peak RSS per dataset, allocation and time per recommend().
-  const probeCpu = serverCpu;
-  const datasets: DatasetFigures[] = [];
-  const d = defaults.dataset.synthetic;
-  datasets.push(
-    await datasetFigures(
-      `default synthetic`,
-      { DATASET: 'synthetic' },
-      { recommend: true, timeoutMs: 10 * 60_000, cpu: probeCpu, scratch: tmpRoot },
-    ),
-  );
-  let kionNote: string | undefined;
-  let kion: DatasetFigures | undefined;
-  if (options.kion === 'skip') {
-    kionNote = options.quick ? 'skipped with --quick' : 'skipped (--kion skip)';
-    datasets.push({ label: 'Kion-scale synthetic', status: 'skipped', reason: kionNote });
-  } else {
-    const f = options.kion === 'full' ? 1 : options.kion;
-    const users = Math.round(KION_PRESET.users * f);
-    const interactions = Math.round(KION_PRESET.interactions * f);
-    const label = f === 1 ? 'Kion-scale synthetic' : `Kion-scale × ${f} (FRACTION: users and interactions × ${f}, items full)`;
-    kion = await datasetFigures(
-      label,
-      {
-        DATASET: 'synthetic',
-        SYNTHETIC_USERS: String(users),
-        SYNTHETIC_ITEMS: String(KION_PRESET.items),
-        SYNTHETIC_INTERACTIONS: String(interactions),
-        SYNTHETIC_SEED: String(d.seed),
-      },
-      { recommend: !options.quick, timeoutMs: 30 * 60_000, cpu: probeCpu, scratch: tmpRoot },
-    );
-    datasets.push(kion);
-    if (f !== 1) kionNote = `measured on a ${f} fraction, not full Kion scale`;
-  }
-
-  const anyRowFailed = rows.some((r) => r.status === 'failed');
-  const anyProbeFailed = datasets.some((x) => x.status === 'failed');
-  const kionFull = options.kion === 'full' && kion?.status === 'ok' && kion.train !== undefined;
+  const models = await measureModels(options, pinning.serverCpu, tmpRoot, defaults.dataset.synthetic.seed);
+  const kionFull = options.kion === 'full' && models.kion?.status === 'ok' && models.kion.train !== undefined;
   const targetChecks = evaluateTargets({
     rows,
     connections: options.connections,
-    ...(kionFull && kion?.train !== undefined
-      ? { kion: { trainSeconds: kion.train.totalTrainMs / 1000, maxRssBytes: kion.train.maxRssBytes } }
+    ...(kionFull && models.kion?.train !== undefined
+      ? { kion: { trainSeconds: models.kion.train.totalTrainMs / 1000, maxRssBytes: models.kion.train.maxRssBytes } }
       : {}),
-    ...(kionNote === undefined ? {} : { kionNote }),
+    ...(models.kionNote === undefined ? {} : { kionNote: models.kionNote }),
   });
   notes.push(
     'alloc/call: heapUsed growth over N back-to-back recommend() calls with no GC in between (young generation fixed at 64 MB, GC observer verified) / N; see bench/README.md',
@@ -457,21 +536,16 @@ async function main(): Promise<number> {
       durationSeconds: options.durationSeconds,
       warmupSeconds: options.warmupSeconds,
       connections: options.connections,
-      pinning,
-      collector: collectorStatus,
+      pinning: pinning.description,
+      collector: collector.status,
     },
     rows,
-    datasets,
+    datasets: models.datasets,
     targets: targetChecks,
     notes,
-    failed: anyRowFailed || anyProbeFailed,
+    failed: rows.some((r) => r.status === 'failed') || models.datasets.some((x) => x.status === 'failed'),
   };
-  const elapsed = (performance.now() - startedAt) / 1000;
-  mkdirSync(options.outDir, { recursive: true });
-  writeFileSync(join(options.outDir, 'results.json'), `${JSON.stringify({ kind: 'recoscope-bench', version: 1, elapsedSeconds: elapsed, ...report }, null, 2)}\n`);
-  writeFileSync(join(options.outDir, 'results.md'), renderMarkdown(report));
-  process.stdout.write(`${renderText(report)}\n`);
-  progress(`done in ${elapsed.toFixed(0)} s; wrote ${join(options.outDir, 'results.json')} and results.md`);
+  writeReport(report, options.outDir, startedAt);
   await cleanup();
   return report.failed ? 1 : 0;
 }

@@ -7,7 +7,7 @@
  * (OTLP JSON lines) lives in the benchmark's scratch directory and is deleted with it.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { createReadStream } from 'node:fs';
@@ -134,31 +134,54 @@ export interface SpanCount {
   spans: number;
   /** Spans without a parent: one per traced request that reached the collector. */
   roots: number;
+  /** Bytes of the collector's OTLP JSON lines. */
   bytes: number;
 }
 
-/** Counts the spans in the collector's file exporter output (one OTLP JSON object per line). */
-export async function countSpans(spanFile: string): Promise<SpanCount> {
-  if (!existsSync(spanFile)) return { spans: 0, roots: 0, bytes: 0 };
-  const bytes = statSync(spanFile).size;
-  let spans = 0;
-  let roots = 0;
+interface OtlpLine {
+  resourceSpans?: {
+    resource?: { attributes?: { key?: string; value?: { stringValue?: string } }[] };
+    scopeSpans?: { spans?: { parentSpanId?: string }[] }[];
+  }[];
+}
+
+/**
+ * Counts the spans in the collector's file exporter output (one OTLP JSON object per line),
+ * per `service.name` (each traced bench mode exports under its own name). Bytes are
+ * apportioned per line by span share.
+ */
+export async function countSpans(spanFile: string): Promise<Map<string, SpanCount>> {
+  const out = new Map<string, SpanCount>();
+  if (!existsSync(spanFile)) return out;
   const lines = createInterface({ input: createReadStream(spanFile, { encoding: 'utf8' }), crlfDelay: Infinity });
   for await (const line of lines) {
     if (line.trim() === '') continue;
     try {
-      const batch = JSON.parse(line) as { resourceSpans?: { scopeSpans?: { spans?: { parentSpanId?: string }[] }[] }[] };
+      const batch = JSON.parse(line) as OtlpLine;
+      const perLine = new Map<string, SpanCount>();
+      let lineSpans = 0;
       for (const rs of batch.resourceSpans ?? []) {
+        const service = rs.resource?.attributes?.find((a) => a.key === 'service.name')?.value?.stringValue ?? '';
+        const count = perLine.get(service) ?? { spans: 0, roots: 0, bytes: 0 };
         for (const ss of rs.scopeSpans ?? []) {
           for (const span of ss.spans ?? []) {
-            spans++;
-            if (span.parentSpanId === undefined || span.parentSpanId === '') roots++;
+            count.spans++;
+            lineSpans++;
+            if (span.parentSpanId === undefined || span.parentSpanId === '') count.roots++;
           }
         }
+        perLine.set(service, count);
+      }
+      for (const [service, count] of perLine) {
+        const total = out.get(service) ?? { spans: 0, roots: 0, bytes: 0 };
+        total.spans += count.spans;
+        total.roots += count.roots;
+        total.bytes += lineSpans === 0 ? 0 : (line.length * count.spans) / lineSpans;
+        out.set(service, total);
       }
     } catch {
       // a line cut by the collector's stop: ignore
     }
   }
-  return { spans, roots, bytes };
+  return out;
 }

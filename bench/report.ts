@@ -45,13 +45,14 @@ export const THROUGHPUT_COLUMNS: Column[] = [
   { header: 'vs obs off', align: 'right' },
   { header: 'server CPU', align: 'right' },
   { header: 'CPU µs/req', align: 'right' },
+  { header: 'CPU/req vs off', align: 'right' },
   { header: 'loadgen CPU', align: 'right' },
   { header: 'status', align: 'left' },
 ];
 
 export function throughputCells(row: RowResult): string[] {
   if (row.status === 'skipped') {
-    return [row.spec.label, '—', '—', '—', '—', '—', '—', '—', '—', '—', '—', `skipped: ${row.reason ?? ''}`];
+    return [row.spec.label, '—', '—', '—', '—', '—', '—', '—', '—', '—', '—', '—', `skipped: ${row.reason ?? ''}`];
   }
   return [
     row.spec.label,
@@ -64,6 +65,7 @@ export function throughputCells(row: RowResult): string[] {
     row.spec.observability === undefined ? '' : fmtRatio(row.vsObsOff),
     fmtPct(row.serverCpu),
     fmtInt(row.cpuUsPerRequest),
+    row.spec.observability === undefined || row.spec.rate !== undefined ? '' : fmtRatio(row.cpuVsObsOff),
     fmtPct(row.generatorCpu),
     row.status === 'ok' ? 'ok' : `FAILED: ${row.reason ?? ''}`,
   ];

@@ -185,7 +185,7 @@ async function main(): Promise<number> {
         const target: LiveTarget = { spec, paths: scenarioPaths({ scenario: 'knn', knownUsers: r.users }) };
         try {
           progress(`${r.factor}×: starting the service`);
-          const server: ChildServer = await launchServer(
+          const { server }: { server: ChildServer } = await launchServer(
             { id: spec.server, kind: 'service', observability: 'off' },
             { tmpRoot, apiKey, serviceEnv: envOf(r), startTimeoutMs: 30 * 60_000, ...cpu },
           );

@@ -4,13 +4,55 @@ import { join } from 'node:path';
 import { freePort, startChildServer, type ChildServer } from '../loadtest/child-server';
 import { SERVICE_MAIN_JS, compiled } from '../src/paths';
 
-export type Observability = 'off' | 'log' | 'trace';
+/**
+ * The service's observability modes (bench/README.md "What runs"):
+ *  - off:      no log output, no metrics endpoint, no tracing;
+ *  - log:      the ECS log file only;
+ *  - metrics:  the Prometheus endpoint only (METRICS_PORT), logs off;
+ *  - trace100: file log + tracing, every request sampled (always_on);
+ *  - trace10:  file log + tracing, 10 % of new traces (parentbased_traceidratio 0.1);
+ *  - all:      everything a production deployment runs: file log + metrics + tracing at 10 %.
+ * Every mode without metrics sets METRICS_PORT=0 (off). A service build without a metrics
+ * endpoint ignores METRICS_PORT: the mode then measures only what the build has, and the
+ * benchmark says so in its notes.
+ */
+export type Observability = 'off' | 'log' | 'metrics' | 'trace100' | 'trace10' | 'all';
+
+export const OBSERVABILITY_MODES: readonly Observability[] = ['off', 'log', 'metrics', 'trace100', 'trace10', 'all'];
 
 export const OBSERVABILITY_LABEL: Record<Observability, string> = {
   off: 'obs off',
   log: 'file log',
-  trace: 'log+trace',
+  metrics: 'metrics',
+  trace100: 'log+trace 100%',
+  trace10: 'log+trace 10%',
+  all: 'everything (log+metrics+trace 10%)',
 };
+
+export interface ModeParts {
+  fileLog: boolean;
+  metrics: boolean;
+  /** Share of new traces sampled; undefined = tracing off. */
+  traceRatio: number | undefined;
+}
+
+export const MODE_PARTS: Record<Observability, ModeParts> = {
+  off: { fileLog: false, metrics: false, traceRatio: undefined },
+  log: { fileLog: true, metrics: false, traceRatio: undefined },
+  metrics: { fileLog: false, metrics: true, traceRatio: undefined },
+  trace100: { fileLog: true, metrics: false, traceRatio: 1 },
+  trace10: { fileLog: true, metrics: false, traceRatio: 0.1 },
+  all: { fileLog: true, metrics: true, traceRatio: 0.1 },
+};
+
+export function tracesIn(mode: Observability | undefined): boolean {
+  return mode !== undefined && MODE_PARTS[mode].traceRatio !== undefined;
+}
+
+/** The OTEL_SERVICE_NAME of a traced mode's server, so the collector's output can be counted per mode. */
+export function benchServiceName(mode: Observability): string {
+  return `recoscope-bench-${mode}`;
+}
 
 export type ServerKind = 'bare-http' | 'bare-express' | 'service';
 
@@ -44,7 +86,14 @@ function baseEnv(): Record<string, string> {
 }
 
 /** The service's environment for one observability mode (see bench/README.md). */
-export function serviceEnv(observability: Observability, ctx: LaunchContext, id: string, port: number): Record<string, string> {
+export function serviceEnv(
+  observability: Observability,
+  ctx: LaunchContext,
+  id: string,
+  port: number,
+  metricsPort = 0,
+): Record<string, string> {
+  const parts = MODE_PARTS[observability];
   const dir = join(ctx.tmpRoot, id);
   mkdirSync(dir, { recursive: true });
   const env: Record<string, string> = {
@@ -55,38 +104,54 @@ export function serviceEnv(observability: Observability, ctx: LaunchContext, id:
     LOG_DIR: join(dir, 'logs'),
     ARTIFACTS_DIR: join(dir, 'artifacts'),
     LOG_STDOUT: 'false',
-    LOG_FILE_ENABLED: observability === 'off' ? 'false' : 'true',
+    LOG_FILE_ENABLED: String(parts.fileLog),
+    METRICS_PORT: parts.metrics ? String(metricsPort) : '0',
     ...ctx.serviceEnv,
   };
-  if (observability === 'trace') {
-    if (ctx.otlpEndpoint === undefined) throw new Error('trace mode needs a collector endpoint');
-    env.OTEL_TRACES_SAMPLER = 'always_on';
+  if (parts.traceRatio !== undefined) {
+    if (ctx.otlpEndpoint === undefined) throw new Error(`${observability} mode needs a collector endpoint`);
+    if (parts.traceRatio >= 1) {
+      env.OTEL_TRACES_SAMPLER = 'always_on';
+    } else {
+      env.OTEL_TRACES_SAMPLER = 'parentbased_traceidratio';
+      env.OTEL_TRACES_SAMPLER_ARG = String(parts.traceRatio);
+    }
     env.OTEL_EXPORTER_OTLP_ENDPOINT = ctx.otlpEndpoint;
-    env.OTEL_SERVICE_NAME = 'recoscope-bench';
+    env.OTEL_SERVICE_NAME = benchServiceName(observability);
   }
   return { ...env, ...ctx.overrideEnv };
 }
 
-export async function launchServer(spec: ServerSpec, ctx: LaunchContext): Promise<ChildServer> {
+export interface LaunchedServer {
+  server: ChildServer;
+  /** The metrics endpoint's port, for modes with metrics. */
+  metricsPort?: number;
+}
+
+export async function launchServer(spec: ServerSpec, ctx: LaunchContext): Promise<LaunchedServer> {
   if (spec.kind === 'service') {
     // stdout logging is off in every mode, so no `listening` line: choose the port here and
     // wait for /health instead.
+    const mode = spec.observability ?? 'off';
     const port = await freePort();
+    const metricsPort = MODE_PARTS[mode].metrics ? await freePort() : undefined;
     const url = `http://127.0.0.1:${port}`;
-    return startChildServer({
+    const server = await startChildServer({
       args: [SERVICE_MAIN_JS],
-      env: serviceEnv(spec.observability ?? 'off', ctx, spec.id, port),
+      env: serviceEnv(mode, ctx, spec.id, port, metricsPort),
       readiness: { kind: 'poll', url, path: '/health' },
       timeoutMs: ctx.startTimeoutMs,
       keepStdout: false,
       ...(ctx.cpu === undefined ? {} : { cpu: ctx.cpu }),
     });
+    return { server, ...(metricsPort === undefined ? {} : { metricsPort }) };
   }
-  return startChildServer({
+  const server = await startChildServer({
     args: [spec.kind === 'bare-http' ? BARE_HTTP_JS : BARE_EXPRESS_JS],
     env: { ...baseEnv(), PORT: '0', HOST: '127.0.0.1' },
     timeoutMs: ctx.startTimeoutMs,
     keepStdout: false,
     ...(ctx.cpu === undefined ? {} : { cpu: ctx.cpu }),
   });
+  return { server };
 }

@@ -87,6 +87,49 @@ const trustProxy = z.string().transform((value, ctx): TrustProxy => {
   return z.NEVER;
 });
 
+/** An OTLP/HTTP endpoint: an absolute http(s) URL. */
+const otlpUrl = z
+  .string()
+  .trim()
+  .refine((v) => {
+    try {
+      const url = new URL(v);
+      return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '';
+    } catch {
+      return false;
+    }
+  }, 'must be an absolute http:// or https:// URL');
+
+/** OpenTelemetry's own variable names (the spec's), validated like every other setting. */
+const otelShape = {
+  OTEL_SDK_DISABLED: booleanFromEnv.default(false),
+  OTEL_TRACES_EXPORTER: z.enum(['otlp', 'none'], { message: 'expected otlp or none' }).default('otlp'),
+  OTEL_EXPORTER_OTLP_ENDPOINT: otlpUrl.optional(),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: otlpUrl.optional(),
+  OTEL_EXPORTER_OTLP_PROTOCOL: z.enum(['http/protobuf', 'http/json'], { message: 'expected http/protobuf or http/json (gRPC is not supported)' }).optional(),
+  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: z.enum(['http/protobuf', 'http/json'], { message: 'expected http/protobuf or http/json (gRPC is not supported)' }).optional(),
+  OTEL_EXPORTER_OTLP_TIMEOUT: int(1, 600_000).default(10_000),
+  OTEL_SERVICE_NAME: z.string().trim().min(1).optional(),
+  OTEL_TRACES_SAMPLER: z
+    .enum(['always_on', 'always_off', 'traceidratio', 'parentbased_always_on', 'parentbased_always_off', 'parentbased_traceidratio'], {
+      message: 'expected always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off or parentbased_traceidratio',
+    })
+    .default('parentbased_always_on'),
+  OTEL_TRACES_SAMPLER_ARG: z.coerce.number({ message: 'expected a number' }).min(0, 'must be in [0, 1]').max(1, 'must be in [0, 1]').optional(),
+  OTEL_BSP_SCHEDULE_DELAY: int(0, 3_600_000).default(5_000),
+  OTEL_BSP_EXPORT_TIMEOUT: int(1, 600_000).default(30_000),
+  OTEL_BSP_MAX_QUEUE_SIZE: int(1, 1_000_000).default(2_048),
+  OTEL_BSP_MAX_EXPORT_BATCH_SIZE: int(1, 1_000_000).default(512),
+  OTEL_LOG_LEVEL: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .pipe(z.enum(['none', 'error', 'warn', 'info', 'debug', 'verbose', 'all'], { message: 'expected none, error, warn, info, debug, verbose or all' }))
+    .default('warn'),
+  OTEL_DIAG_LOG_INTERVAL_MS: int(0, 86_400_000).default(30_000),
+  OTEL_SHUTDOWN_TIMEOUT_MS: int(1, 600_000).default(5_000),
+};
+
 const envSchema = z.object({
   PORT: int(0, 65535).default(8080),
   HOST: z.string().min(1).default('0.0.0.0'),
@@ -134,9 +177,34 @@ const envSchema = z.object({
   AUTH_FAILURE_LIMIT: int(0, 1_000_000).default(20),
   AUTH_FAILURE_WINDOW_MS: int(1_000, 86_400_000).default(60_000),
   METRICS_PORT: int(0, 65535).default(9464),
+
+  ...otelShape,
 });
 
 export type Env = z.infer<typeof envSchema>;
+
+const otelSchema = z.object(otelShape);
+type OtelEnv = z.infer<typeof otelSchema>;
+
+export type SamplerName = OtelEnv['OTEL_TRACES_SAMPLER'];
+
+/** Tracing settings (OpenTelemetry's standard variables), consumed by src/observability/tracing. */
+export interface TracingConfig {
+  /** On when an OTLP endpoint is set, unless OTEL_SDK_DISABLED=true or OTEL_TRACES_EXPORTER=none. */
+  enabled: boolean;
+  /** Full URL spans are POSTed to (`…/v1/traces`); undefined when tracing is off. */
+  tracesUrl: string | undefined;
+  protocol: 'http/protobuf' | 'http/json';
+  exportTimeoutMs: number;
+  serviceName: string | undefined;
+  sampler: SamplerName;
+  /** The ratio of the traceidratio samplers (default 1). */
+  samplerRatio: number;
+  batch: { scheduledDelayMillis: number; exportTimeoutMillis: number; maxQueueSize: number; maxExportBatchSize: number };
+  diagLogLevel: OtelEnv['OTEL_LOG_LEVEL'];
+  diagLogIntervalMs: number;
+  shutdownTimeoutMs: number;
+}
 
 export interface ModelParams {
   popularWindowDays: number;
@@ -177,6 +245,7 @@ export interface Config {
   models: ModelParams;
   faultUserDivisor: number;
   shutdownTimeoutMs: number;
+  tracing: TracingConfig;
   /** Port of the Prometheus /metrics listener (same host); 0 means no metrics at all. */
   metricsPort: number;
   http: HttpSettings;
@@ -211,13 +280,54 @@ function withoutEmpty(env: NodeJS.ProcessEnv): Record<string, string> {
   return out;
 }
 
+function configError(error: z.ZodError): ConfigError {
+  // Name the variable but never echo its value: API_KEY could be the bad one.
+  const problems = error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+  return new ConfigError(`invalid configuration: ${problems.join('; ')}`);
+}
+
+/** The OTLP traces URL: the signal-specific variable as given, else `<base>/v1/traces` (the spec's rule). */
+function tracesUrl(e: OtelEnv): string | undefined {
+  if (e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT !== undefined) return e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
+  if (e.OTEL_EXPORTER_OTLP_ENDPOINT === undefined) return undefined;
+  return `${e.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, '')}/v1/traces`;
+}
+
+function tracingConfig(e: OtelEnv): TracingConfig {
+  const url = tracesUrl(e);
+  return {
+    enabled: url !== undefined && !e.OTEL_SDK_DISABLED && e.OTEL_TRACES_EXPORTER !== 'none',
+    tracesUrl: url,
+    protocol: e.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? e.OTEL_EXPORTER_OTLP_PROTOCOL ?? 'http/protobuf',
+    exportTimeoutMs: e.OTEL_EXPORTER_OTLP_TIMEOUT,
+    serviceName: e.OTEL_SERVICE_NAME,
+    sampler: e.OTEL_TRACES_SAMPLER,
+    samplerRatio: e.OTEL_TRACES_SAMPLER_ARG ?? 1,
+    batch: {
+      scheduledDelayMillis: e.OTEL_BSP_SCHEDULE_DELAY,
+      exportTimeoutMillis: e.OTEL_BSP_EXPORT_TIMEOUT,
+      maxQueueSize: e.OTEL_BSP_MAX_QUEUE_SIZE,
+      maxExportBatchSize: Math.min(e.OTEL_BSP_MAX_EXPORT_BATCH_SIZE, e.OTEL_BSP_MAX_QUEUE_SIZE),
+    },
+    diagLogLevel: e.OTEL_LOG_LEVEL,
+    diagLogIntervalMs: e.OTEL_DIAG_LOG_INTERVAL_MS,
+    shutdownTimeoutMs: e.OTEL_SHUTDOWN_TIMEOUT_MS,
+  };
+}
+
+/**
+ * The tracing part alone, for the `--require` preload (register.ts), which runs before the
+ * rest of the configuration is read. Throws ConfigError like loadConfig.
+ */
+export function loadTracingConfig(env: NodeJS.ProcessEnv = process.env): TracingConfig {
+  const parsed = otelSchema.safeParse(withoutEmpty(env));
+  if (!parsed.success) throw configError(parsed.error);
+  return tracingConfig(parsed.data);
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = envSchema.safeParse(withoutEmpty(env));
-  if (!parsed.success) {
-    // Name the variable but never echo its value: API_KEY could be the bad one.
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
-    throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
-  }
+  if (!parsed.success) throw configError(parsed.error);
   const e = parsed.data;
   if (e.HTTP_HEADERS_TIMEOUT_MS > e.HTTP_REQUEST_TIMEOUT_MS) {
     throw new ConfigError('invalid configuration: HTTP_HEADERS_TIMEOUT_MS: must not exceed HTTP_REQUEST_TIMEOUT_MS');
@@ -258,6 +368,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     faultUserDivisor: e.FAULT_USER_DIVISOR,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    tracing: tracingConfig(e),
     http: {
       headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT_MS,
       requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS,

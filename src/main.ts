@@ -1,7 +1,3 @@
-// Tracing must hook `http` and `express` before anything requires them; with no OTLP
-// endpoint configured this import does nothing and loads no SDK.
-import './observability/tracing/register';
-
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { ConfigError, loadConfig, type Config } from './config';
@@ -15,10 +11,18 @@ import { prepareModels, type PreparedModels } from './models/registry';
 import type { ModelLookup } from './models/types';
 import { configureLogger, flushLogger, logFilePath, logger } from './observability/logger';
 import { registerSecret } from './observability/redact';
-import { shutdownTracing, tracingEnabled } from './observability/tracing';
+import { setDiagnosticSink, shutdownTracing, startTracing, tracingEnabled, type DiagSink } from './observability/tracing';
 import { timedModels } from './http/request-metrics';
 import { ServiceMetrics } from './observability/metrics';
 import { closeMetrics, listenMetrics, METRICS_PATH } from './observability/metrics-server';
+
+/** OpenTelemetry's own diagnostics (exporter failures, rate limited) into the service log. */
+const otelDiagnostics: DiagSink = (level, message, fields) => {
+  logger.log(level, message, {
+    event: { action: 'otel-diagnostic' },
+    recoscope: { otel: { level: fields.otelLevel, suppressed: fields.suppressed } },
+  });
+};
 
 function resolveApiKey(config: Config): string {
   if (config.apiKey !== undefined) return config.apiKey;
@@ -89,6 +93,10 @@ async function main(): Promise<void> {
     throw error;
   }
   loggerReady = true;
+  // Tracing patches no module, so it starts here, after the configuration (OTEL_* included)
+  // has been validated; with no OTLP endpoint no SDK module is loaded.
+  setDiagnosticSink(otelDiagnostics);
+  startTracing(config.tracing);
   const apiKey = resolveApiKey(config);
   registerSecret(apiKey);
 
@@ -133,7 +141,7 @@ async function main(): Promise<void> {
   }
   early.serve(app);
   const startupMs = Number(process.hrtime.bigint() - startedAt) / 1e6;
-  logger.info(`listening on ${serverUrl(server)}`, {
+  logger.info(`listening on ${serverUrl(server)} (Node ${process.version})`, {
     event: { action: 'listening' },
     recoscope: {
       url: serverUrl(server),
@@ -141,6 +149,7 @@ async function main(): Promise<void> {
       startup_ms: Math.round(startupMs),
       rss_bytes: process.memoryUsage().rss,
       log_file: config.log.fileEnabled ? logFilePath(config.log) : null,
+      node_version: process.version,
       tracing: tracingEnabled(),
       fault_user_divisor: config.faultUserDivisor,
     },

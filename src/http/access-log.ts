@@ -9,10 +9,9 @@
  */
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Logger } from 'winston';
-import { ACCESS_DATASET, TRACEPARENT_HEADER, TRACE_ID_HEADER } from '../contracts';
+import { ACCESS_DATASET } from '../contracts';
 import { logEcsRecord, logger as serviceLogger } from '../observability/logger';
 import { clipText, redactUrlDerived } from '../observability/redact';
-import { activeTraceIds } from '../observability/tracing';
 import type { RecoFields } from './locals';
 
 
@@ -33,13 +32,8 @@ export function accessLog(logger: Logger): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) => {
     const startedAt = process.hrtime.bigint();
     const locals = res.locals;
-    // Captured here, inside the request's span context: by 'finish' the context may be gone.
-    const traceIds = activeTraceIds();
-    if (traceIds !== undefined) {
-      locals.traceIds = traceIds;
-      res.setHeader(TRACE_ID_HEADER, traceIds.traceId);
-      res.setHeader(TRACEPARENT_HEADER, `00-${traceIds.traceId}-${traceIds.spanId}-01`);
-    }
+    // locals.traceIds and the x-trace-id / traceparent headers are set by the tracing
+    // middleware that runs before this one (src/observability/tracing/http.ts).
     // An http.ServerResponse always emits 'close', after 'finish' when the response was
     // complete, so one listener sees both cases; unfinished means the client went away.
     res.once('close', () => {

@@ -4,6 +4,7 @@ import type { Logger } from 'winston';
 import type { HttpSettings } from '../config';
 import { ROUTES } from '../contracts';
 import type { ModelLookup } from '../models/types';
+import { requestTracing, tracedRoute } from '../observability/tracing';
 import { PACKAGE } from '../paths';
 import { accessLog } from './access-log';
 import { bearerCheck } from './auth';
@@ -47,6 +48,9 @@ export function createApp({ models, apiKey, kRecs, logger, metrics, http = DEFAU
   // Which X-Forwarded-For hops to believe for req.ip (the throttle's client address): none by default.
   app.set('trust proxy', http.trustProxy);
 
+  // With tracing on, the request's server span comes first (its ids go into the access line).
+  const tracing = requestTracing();
+  if (tracing !== undefined) app.use(tracing);
   app.use(securityHeaders);
   app.use(accessLog(logger));
   const corsHandler = cors(http.corsOrigins);
@@ -55,16 +59,18 @@ export function createApp({ models, apiKey, kRecs, logger, metrics, http = DEFAU
 
   app
     .route(ROUTES.health)
-    .get((_req, res) => {
-      res.json('I am alive');
-    })
-    .all(methodNotAllowedHandler);
+    .get(
+      tracedRoute(ROUTES.health, (_req, res) => {
+        res.json('I am alive');
+      }),
+    )
+    .all(tracedRoute(ROUTES.health, methodNotAllowedHandler));
 
   const throttle = createAuthThrottle({ limit: http.authFailureLimit, windowMs: http.authFailureWindowMs, logger });
   app
     .route(ROUTES.reco)
-    .get(noStore, recoHandler({ models, k: kRecs, isAuthorized: bearerCheck(apiKey), throttle }))
-    .all(noStore, methodNotAllowedHandler);
+    .get(noStore, tracedRoute(ROUTES.reco, recoHandler({ models, k: kRecs, isAuthorized: bearerCheck(apiKey), throttle })))
+    .all(noStore, tracedRoute(ROUTES.reco, methodNotAllowedHandler));
 
   // Built once: the models and settings do not change while the process runs.
   const openApiDocument = JSON.stringify(
@@ -78,10 +84,12 @@ export function createApp({ models, apiKey, kRecs, logger, metrics, http = DEFAU
   );
   app
     .route(OPENAPI_PATH)
-    .get((_req, res) => {
-      res.type('application/json').send(openApiDocument);
-    })
-    .all(methodNotAllowedHandler);
+    .get(
+      tracedRoute(OPENAPI_PATH, (_req, res) => {
+        res.type('application/json').send(openApiDocument);
+      }),
+    )
+    .all(tracedRoute(OPENAPI_PATH, methodNotAllowedHandler));
 
   if (http.docsEnabled) app.use(docsRouter());
 

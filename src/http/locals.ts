@@ -25,7 +25,7 @@ declare global {
       reco?: RecoFields;
       /** Set by the error handler for every 4xx/5xx. */
       failure?: RequestFailure;
-      /** Captured by the access-log middleware inside the request's span context. */
+      /** Set by the tracing middleware (its server span), read by the access line. */
       traceIds?: TraceIds;
     }
   }

@@ -59,11 +59,13 @@ function treeOf(spans: FlatSpan[], traceId: string): RequestTree {
   assert.equal(roots.length, 1, `one root span in trace ${traceId}, got ${roots.map((s) => s.name).join(', ')}`);
   const server = roots[0]!;
   assert.equal(server.kind, SPAN_KIND_SERVER, 'the root is the http server span');
-  assert.equal(server.scope, '@opentelemetry/instrumentation-http');
+  // Started by the service's own middleware (src/observability/tracing/http.ts), which
+  // replaced the generic http and Express instrumentations; same tree, names and attributes.
+  assert.equal(server.scope, 'recoscope');
   assert.equal(server.name, SERVER_SPAN_NAME, 'server span named after the route, not the raw path');
   assert.equal(server.attributes['http.route'], ROUTE);
 
-  const routes = all.filter((s) => s.parentSpanId === server.spanId && s.scope === '@opentelemetry/instrumentation-express');
+  const routes = all.filter((s) => s.parentSpanId === server.spanId && s.attributes['express.type'] === 'request_handler');
   assert.equal(routes.length, 1, `one express route span under the server span, got ${routes.map((s) => s.name).join(', ')}`);
   const route = routes[0]!;
   assert.equal(route.name, ROUTE_SPAN_NAME);
@@ -207,6 +209,7 @@ describe('traces: span trees on a real collector', () => {
     const stageException = load.events.find((e) => e.name === 'exception');
     assert.ok(stageException, 'exception event on the failing stage');
     assert.equal(stageException.attributes['exception.type'], 'InjectedFaultError');
+    assert.equal(load.attributes['error.type'], 'InjectedFaultError', 'semconv error.type on the failed stage');
     assert.match(String(stageException.attributes['exception.message']), /injected fault for user 666/);
     assert.equal(tree.stages.has('reco.score'), false, 'nothing runs after the failing stage');
 
@@ -215,6 +218,12 @@ describe('traces: span trees on a real collector', () => {
     const serverException = tree.server.events.find((e) => e.name === 'exception');
     assert.ok(serverException, 'exception event on the server span (recordRequestError)');
     assert.equal(serverException.attributes['exception.type'], 'InjectedFaultError');
+    assert.equal(tree.server.attributes['error.type'], 'InjectedFaultError', 'semconv error.type on the failed server span');
+    assert.equal(tree.route.status.code, STATUS_ERROR, 'the route span failed too');
+    for (const name of ['popular', 'knn', 'cold']) {
+      const ok = treeOf(spans, traceIdOf(responses.get(name)!));
+      for (const s of ok.all) assert.equal(s.attributes['error.type'], undefined, `${name}: ${s.name} has no error.type`);
+    }
   });
 
   it('x-trace-id, traceparent and the access log line all name the request trace', () => {

@@ -34,6 +34,7 @@ const CLIS: Cli[] = [
   { name: 'profile:compare', source: 'profiles/compare-cli' },
   { name: 'bench', source: 'bench/cli' },
   { name: 'bench:scale', source: 'bench/scale-cli' },
+  { name: 'bench:tracing', source: 'bench/tracing-cli' },
   { name: 'evaluate', source: 'evaluation/cli' },
   { name: 'soak', source: 'loadtest/soak-cli' },
   { name: 'errors', source: 'elk/errors-cli' },

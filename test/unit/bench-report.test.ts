@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { fmtBytes, fmtInt, fmtMs, fmtRatio, markdownTable, textTable } from '../../bench/format';
 import { throughputCells } from '../../bench/report';
+import type { Observability } from '../../bench/servers';
 import { evaluateTargets, failureReason, summarise, type RawRow, type Sample, type TargetSpec } from '../../bench/summary';
 
 function sample(round: number, rps: number, extra: Partial<Sample> = {}): Sample {
@@ -24,7 +25,7 @@ function sample(round: number, rps: number, extra: Partial<Sample> = {}): Sample
 }
 
 const express: TargetSpec = { id: 'bare-express', label: 'bare Express 5 /health', server: 'bare-express', route: 'health', baseline: 'bare-express' };
-const spec = (route: 'popular' | 'knn', obs: 'off' | 'log' | 'trace'): TargetSpec => ({
+const spec = (route: 'popular' | 'knn', obs: Observability): TargetSpec => ({
   id: `${route}/${obs}`,
   label: `/reco/${route} · ${obs}`,
   server: `svc-${obs}`,
@@ -37,7 +38,8 @@ function rows(): RawRow[] {
     { spec: express, warmup: sample(-1, 9000), rounds: [sample(0, 10_000), sample(1, 5_000), sample(2, 10_000)] },
     { spec: spec('knn', 'off'), rounds: [sample(0, 8_000), sample(1, 4_000), sample(2, 7_000)] },
     { spec: spec('knn', 'log'), rounds: [sample(0, 7_200), sample(1, 3_600), sample(2, 6_300)] },
-    { spec: spec('knn', 'trace'), skipped: 'stack/otelcol.sh not found', rounds: [] },
+    { spec: spec('knn', 'trace10'), skipped: 'stack/otelcol.sh not found', rounds: [] },
+    { spec: spec('knn', 'trace100'), skipped: 'stack/otelcol.sh not found', rounds: [] },
     { spec: spec('popular', 'off'), rounds: [sample(0, 9_500), sample(1, 4_000, { non2xx: 3, statusCodes: { '500': 3 } }), sample(2, 9_000)] },
   ];
 }
@@ -80,7 +82,7 @@ describe('summarise', () => {
   });
 
   it('skipped rows keep their reason and have no ratios', () => {
-    const trace = byId('knn/trace');
+    const trace = byId('knn/trace10');
     assert.equal(trace.status, 'skipped');
     assert.equal(trace.reason, 'stack/otelcol.sh not found');
     assert.ok(Number.isNaN(trace.vsExpress));
@@ -99,32 +101,40 @@ describe('evaluateTargets', () => {
   const targets = evaluateTargets({ rows: summary, connections: 50, kion: { trainSeconds: 41, maxRssBytes: 1.6e9 } });
   const find = (prefix: string) => targets.find((t) => t.name.startsWith(prefix))!;
 
-  it('rps ratio targets use the obs-off row and note the other modes', () => {
-    const knn = find('/reco/knn rps');
+  it('knn obs off against bare Express /health: ≥ 0.80×, paired by round', () => {
+    const knn = find('/reco/knn obs off rps ≥ 0.80× bare Express');
     assert.equal(knn.verdict, 'met');
     assert.equal(knn.measured, '0.80×');
-    assert.match(knn.note ?? '', /file log 0\.72×/);
+    assert.match(knn.note ?? '', /CPU\/req 143 µs vs Express 100 µs/);
+  });
+  it('file log against obs off: ≥ 0.85×, with the CPU-per-request ratio in the note', () => {
+    const log = find('/reco/knn file log rps ≥ 0.85× obs off');
+    assert.equal(log.verdict, 'met');
+    assert.equal(log.measured, '0.90×');
+    assert.match(log.note ?? '', /1\.11× the CPU\/req of obs off/);
   });
   it('a failed row does not count as measured', () => {
-    assert.equal(find('/reco/popular rps').verdict, 'not measured');
+    assert.equal(find('/reco/popular obs off').verdict, 'not measured');
   });
   it('tracing targets are not measured when the tracing rows were skipped', () => {
-    const t = find('/reco/knn log+trace');
-    assert.equal(t.verdict, 'not measured');
-    assert.match(t.note ?? '', /tracing rows skipped/);
+    for (const prefix of ['/reco/knn log+trace 10% rps ≥ 0.80×', '/reco/knn log+trace 100% rps ≥ 0.50×']) {
+      const t = find(prefix);
+      assert.equal(t.verdict, 'not measured');
+      assert.match(t.note ?? '', /tracing rows skipped/);
+    }
   });
   it('Kion-scale training and RSS', () => {
     assert.equal(find('Kion-scale training').verdict, 'met');
     assert.equal(find('Kion-scale peak RSS').verdict, 'missed');
     assert.equal(find('Kion-scale peak RSS').measured, '1.60 GB');
-  });
-  it('p99 at 50 connections is judged only when the run used 50 connections', () => {
-    assert.equal(find('/reco/knn p99 < 20 ms at 50 connections (obs off, saturated)').verdict, 'met');
     const quick = evaluateTargets({ rows: summary, connections: 16 });
-    const p99 = quick.find((t) => t.name.startsWith('/reco/knn p99 < 20 ms at 50 connections (obs off, saturated)'))!;
-    assert.equal(p99.verdict, 'not measured');
-    assert.match(p99.note ?? '', /16 connections: p99 10\.0 ms/);
     assert.equal(quick.find((t) => t.name.startsWith('Kion-scale training'))!.verdict, 'not measured');
+  });
+  it('no saturated p99 target any more (unreachable by Little\'s law); without a fixed-rate run the p99 line says so', () => {
+    assert.equal(targets.some((t) => /saturated|50 connections/.test(t.name)), false);
+    const p99 = find('/reco/knn p99 < 10 ms at half the obs-off capacity, open loop (obs off');
+    assert.equal(p99.verdict, 'not measured');
+    assert.match(p99.note ?? '', /no fixed-rate run/);
   });
 });
 
@@ -134,6 +144,10 @@ describe('fixed-rate rows', () => {
     spec: { ...spec('knn', 'off'), id: 'knn/off@rate', label: '/reco/knn · off @ 3500 rps', rate: 3500 },
     rounds: [sample(0, 3500, { p99Ms: 25 }), sample(1, 3480, { p99Ms: 30 }), sample(2, 3490, { p99Ms: 12 })],
   });
+  raw.push({
+    spec: { ...spec('knn', 'log'), id: 'knn/log@rate', label: '/reco/knn · log @ 3500 rps', rate: 3500 },
+    rounds: [sample(0, 3000, { p99Ms: 4, p50Ms: 1 }), sample(1, 3100, { p99Ms: 6, p50Ms: 1 }), sample(2, 3050, { p99Ms: 5, p50Ms: 1 })],
+  });
   const summary = summarise(raw, 3);
 
   it('get no rps ratios and do not become the obs-off reference', () => {
@@ -142,13 +156,15 @@ describe('fixed-rate rows', () => {
     assert.ok(Number.isNaN(rate.vsObsOff));
     assert.ok(Math.abs(summary.find((r) => r.spec.id === 'knn/log')!.vsObsOff - 0.9) < 1e-12);
   });
-  it('have their own p99 target line, judged on the median p99', () => {
+  it('each mode has its own p99 target line at the rate, judged on the median p99', () => {
     const targets = evaluateTargets({ rows: summary, connections: 50 });
-    const t = targets.find((x) => x.name === '/reco/knn p99 < 20 ms at 50 connections (obs off, at 3500 rps)')!;
-    assert.equal(t.measured, '25.0 ms');
-    assert.equal(t.verdict, 'missed');
-    // The saturated line still reads the closed-loop row.
-    assert.equal(targets.find((x) => x.name.includes('(obs off, saturated)'))!.measured, '10.0 ms');
+    const off = targets.find((x) => x.name === '/reco/knn p99 < 10 ms at half the obs-off capacity, open loop (obs off, 3500 rps)')!;
+    assert.equal(off.measured, '25.0 ms');
+    assert.equal(off.verdict, 'missed');
+    const log = targets.find((x) => x.name === '/reco/knn p99 < 10 ms at half the obs-off capacity, open loop (file log, 3500 rps)')!;
+    assert.equal(log.measured, '5.0 ms');
+    assert.equal(log.verdict, 'met');
+    assert.match(log.note ?? '', /kept up with only 3050 rps/, 'a row that fell behind the rate says so');
   });
 });
 

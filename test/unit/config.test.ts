@@ -41,6 +41,45 @@ describe('loadConfig', () => {
   });
 });
 
+describe('loadConfig: OpenTelemetry settings (same schema, same errors)', () => {
+  it('tracing is off without an endpoint, on with one; the traces URL follows the OTLP spec', () => {
+    assert.equal(loadConfig({}).tracing.enabled, false);
+    const on = loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/' }).tracing;
+    assert.equal(on.enabled, true);
+    assert.equal(on.tracesUrl, 'http://collector:4318/v1/traces');
+    assert.equal(on.sampler, 'parentbased_always_on');
+    assert.equal(on.samplerRatio, 1);
+    const signal = loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://a:1', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'https://b/custom' }).tracing;
+    assert.equal(signal.tracesUrl, 'https://b/custom', 'the signal-specific URL is used as given');
+    assert.equal(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://a:1', OTEL_SDK_DISABLED: 'true' }).tracing.enabled, false);
+    assert.equal(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://a:1', OTEL_TRACES_EXPORTER: 'none' }).tracing.enabled, false);
+    const sampled = loadConfig({ OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.1', OTEL_LOG_LEVEL: 'DEBUG' }).tracing;
+    assert.equal(sampled.samplerRatio, 0.1);
+    assert.equal(sampled.diagLogLevel, 'debug');
+  });
+
+  it('a bad sampler, sampler argument, endpoint URL or protocol is a ConfigError naming the variable', () => {
+    const cases: Record<string, string>[] = [
+      { OTEL_TRACES_SAMPLER: 'sometimes' },
+      { OTEL_TRACES_SAMPLER_ARG: '1.5' },
+      { OTEL_TRACES_SAMPLER_ARG: 'ten percent' },
+      { OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' },
+      { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'ftp://collector/v1/traces' },
+      { OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' },
+      { OTEL_BSP_SCHEDULE_DELAY: '-1' },
+      { OTEL_SDK_DISABLED: 'perhaps' },
+    ];
+    for (const env of cases) {
+      const [name] = Object.keys(env) as [string];
+      assert.throws(
+        () => loadConfig(env),
+        (error: unknown) => error instanceof ConfigError && error.message.includes(name),
+        `${name}=${env[name]} must be refused`,
+      );
+    }
+  });
+});
+
 describe('loadConfig: strict values', () => {
   const rejects = (env: Record<string, string>, variable: string, message?: RegExp): void => {
     assert.throws(

@@ -8,7 +8,7 @@ import type { DiagLogger } from '@opentelemetry/api';
 
 export type DiagSinkLevel = 'warn' | 'info' | 'debug';
 
-/** Where diagnostics go; register.ts points this at the winston logger. */
+/** Where diagnostics go; main.ts injects one that writes to the service log (index.ts setDiagnosticSink). */
 export type DiagSink = (level: DiagSinkLevel, message: string, fields: { otelLevel: string; suppressed: number }) => void;
 
 /**

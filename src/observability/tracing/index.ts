@@ -1,29 +1,67 @@
 /**
  * The service's view of tracing. Everything else imports from here, never from the SDK,
- * so that with tracing off no SDK module is even loaded (register.ts decides and starts it).
+ * so that with tracing off no SDK module is even loaded (startTracing requires it lazily).
  *
- * With tracing off every function is a check of one module variable and a return: no
- * allocation, no OpenTelemetry call.
+ * With tracing off every function is a check of one variable and a return: no allocation,
+ * no OpenTelemetry call. With tracing on, a request the sampler drops costs the sampling
+ * decision and two response headers (see http.ts): no context switch, no attributes, no
+ * stage spans.
  */
-import { SpanStatusCode, TraceFlags, trace, type Attributes, type Span } from '@opentelemetry/api';
+import { context, trace, TraceFlags, type Attributes } from '@opentelemetry/api';
+import type { TracingConfig } from '../../config';
 import type { StageName, StageSpan, Stages } from '../../models/stages';
 import { untracedStages } from '../../models/stages';
+import type { DiagSink } from './diag-logger';
+import { markFailed, requestTrace } from './spans';
+import type * as SdkModule from './sdk';
 import { tracingRuntime, type TracingRuntime } from './state';
+
+export type { DiagSink, DiagSinkLevel } from './diag-logger';
+export { requestTracing, tracedRoute } from './http';
 
 export interface TraceIds {
   traceId: string;
   spanId: string;
 }
 
-/** True once the SDK has been started by register.ts. */
+/** True once the SDK has been started. */
 export function tracingEnabled(): boolean {
   return tracingRuntime() !== undefined;
 }
 
-/** Ids of the active span, for log lines and the `x-trace-id` response header. */
+const stderrSink: DiagSink = (_level, message) => {
+  process.stderr.write(`${message}\n`);
+};
+let diagSink: DiagSink = stderrSink;
+
+/**
+ * Where OpenTelemetry's own diagnostics (exporter failures) go: main.ts points them at the
+ * service's logger. Injected rather than imported, so tracing never imports the logger
+ * (which imports tracing for trace ids). Until set: stderr.
+ */
+export function setDiagnosticSink(sink: DiagSink): void {
+  diagSink = sink;
+}
+
+const STARTED = Symbol.for('recoscope.tracing.started');
+type GlobalWithFlag = typeof globalThis & { [STARTED]?: boolean };
+
+/**
+ * Starts the SDK for a validated configuration (src/config.ts); a no-op when tracing is
+ * off or already started (a preload and main.ts may both call it).
+ */
+export function startTracing(config: TracingConfig): void {
+  const g = globalThis as GlobalWithFlag;
+  if (!config.enabled || g[STARTED] === true || tracingRuntime() !== undefined) return;
+  g[STARTED] = true;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy on purpose: no SDK load when off
+  const { startSdk } = require('./sdk') as typeof SdkModule;
+  startSdk(config, (level, message, fields) => diagSink(level, message, fields));
+}
+
+/** Ids of the active span, for log lines written inside a traced request. */
 export function activeTraceIds(): TraceIds | undefined {
-  const rt = tracingRuntime();
-  if (rt === undefined) return undefined;
+  if (tracingRuntime() === undefined) return undefined;
   const span = trace.getActiveSpan();
   if (span === undefined) return undefined;
   const { traceId, spanId } = span.spanContext();
@@ -33,24 +71,12 @@ export function activeTraceIds(): TraceIds | undefined {
 /**
  * The active trace's id when the trace is sampled (its spans are exported), else undefined:
  * what a metric exemplar may point at without leading to a trace Jaeger never received.
+ * (A dropped request runs in no span context at all, see http.ts.)
  */
 export function sampledTraceId(): string | undefined {
-  const rt = tracingRuntime();
-  if (rt === undefined) return undefined;
-  const context = trace.getActiveSpan()?.spanContext();
-  return context !== undefined && (context.traceFlags & TraceFlags.SAMPLED) !== 0 ? context.traceId : undefined;
-}
-
-function toError(error: unknown): Error {
-  return error instanceof Error ? error : new Error(String(error));
-}
-
-function markFailed(span: Span, error: unknown, eventAttributes?: Attributes): void {
-  const err = toError(error);
-  if (eventAttributes === undefined) span.recordException(err);
-  // recordException takes no attributes: the same `exception` event, built as the SDK does, plus ours.
-  else span.addEvent('exception', { 'exception.type': err.name, 'exception.message': err.message, 'exception.stacktrace': err.stack, ...eventAttributes });
-  span.setStatus({ code: SpanStatusCode.ERROR, message: `${err.name}: ${err.message}` });
+  if (tracingRuntime() === undefined) return undefined;
+  const spanContext = trace.getActiveSpan()?.spanContext();
+  return spanContext !== undefined && (spanContext.traceFlags & TraceFlags.SAMPLED) !== 0 ? spanContext.traceId : undefined;
 }
 
 function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
@@ -64,10 +90,14 @@ function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
 function tracedStages(rt: TracingRuntime): Stages {
   return {
     run<T>(name: StageName, fn: (span: StageSpan) => T): T {
+      const active = context.active();
+      const parent = trace.getSpan(active);
+      // Outside a recorded request (sampled out, or no request at all): no span.
+      if (parent === undefined || !parent.isRecording()) return untracedStages.run(name, fn);
       // A child of the active (route) span, but not made active itself: stages are leaves
       // (nothing inside one starts a span or logs), and skipping the context switch saves
       // an AsyncLocalStorage run per stage on every traced request.
-      const span = rt.tracer.startSpan(name);
+      const span = rt.tracer.startSpan(name, undefined, active);
       let result: T;
       try {
         result = fn(span);
@@ -104,24 +134,22 @@ export function requestStages(): Stages {
   return stagesFor.stages;
 }
 
-/** The request's server span, else the active span. */
-function requestSpan(rt: TracingRuntime): Span | undefined {
-  return rt.serverSpan() ?? trace.getActiveSpan();
-}
-
-/** Mark the active (request) span as failed and record the exception (with extra event attributes, e.g. error.grouping_key). */
+/**
+ * Mark the request's server span as failed: exception event (with extra event attributes,
+ * e.g. error.grouping_key), ERROR status, `error.type`.
+ */
 export function recordRequestError(error: unknown, eventAttributes?: Attributes): void {
-  const rt = tracingRuntime();
-  if (rt === undefined) return;
-  const span = requestSpan(rt);
-  if (span !== undefined) markFailed(span, error, eventAttributes);
+  if (tracingRuntime() === undefined) return;
+  const request = requestTrace();
+  if (request === undefined) return;
+  markFailed(request.span, error, eventAttributes);
+  request.errorTyped = true;
 }
 
-/** Annotate the active request span (e.g. reco.model, reco.user_id). */
+/** Annotate the request's server span (e.g. reco.model, reco.user_id). */
 export function annotateRequest(attributes: Record<string, string | number | boolean>): void {
-  const rt = tracingRuntime();
-  if (rt === undefined) return;
-  requestSpan(rt)?.setAttributes(attributes);
+  if (tracingRuntime() === undefined) return;
+  requestTrace()?.span.setAttributes(attributes);
 }
 
 /** Flush and stop the SDK; resolves immediately when tracing is off, and in bounded time otherwise. */

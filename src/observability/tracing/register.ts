@@ -1,23 +1,15 @@
 /**
- * Turns tracing on, if configured. Must run before `http` and `express` are required:
+ * Optional preload: `node --require ./dist/src/observability/tracing/register.js dist/src/main.js`
+ * (`npm run start:traced`) starts tracing before the service's own code runs. Not needed:
+ * main.ts starts tracing itself right after reading its configuration (no module is
+ * monkey-patched, so nothing has to be hooked early), and a second start is a no-op.
  *
- *   node --require ./dist/src/observability/tracing/register.js dist/src/main.js
- *   or `import './observability/tracing/register';` as the first line of main.ts
- *
- * (both at once are fine: it runs once). Tracing is on when OTEL_EXPORTER_OTLP_ENDPOINT or
- * OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set and OTEL_SDK_DISABLED is not "true". Otherwise
- * nothing is loaded: the SDK is required inside the `if`, never at the top of a module.
+ * Tracing is on when OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set
+ * and OTEL_SDK_DISABLED is not "true" (src/config.ts). Otherwise no SDK module is loaded.
+ * An invalid OTEL_* value starts nothing here: main.ts then stops with the config error.
  */
-import type * as SdkModule from './sdk';
 import { tracingRequested } from './settings';
-import { tracingRuntime } from './state';
+import { startTracing } from './index';
+import { loadTracingConfig } from '../../config';
 
-const STARTED = Symbol.for('recoscope.tracing.started');
-type GlobalWithFlag = typeof globalThis & { [STARTED]?: boolean };
-
-if (tracingRuntime() === undefined && (globalThis as GlobalWithFlag)[STARTED] !== true && tracingRequested()) {
-  (globalThis as GlobalWithFlag)[STARTED] = true;
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy on purpose: no SDK load when off
-  const { startSdk } = require('./sdk') as typeof SdkModule;
-  startSdk();
-}
+if (tracingRequested()) startTracing(loadTracingConfig());

@@ -1,76 +1,80 @@
 /**
- * Starts the OpenTelemetry Node SDK. Loaded ONLY by register.ts, and only when an OTLP
- * endpoint is configured: every SDK import lives in this file.
+ * Starts the OpenTelemetry Node SDK. Loaded ONLY by startTracing() (index.ts), and only when
+ * an OTLP endpoint is configured: every SDK import lives in this file.
  *
  * - Resource: service.name (OTEL_SERVICE_NAME, default the package name "recoscope"),
  *   service.version (package.json), deployment.environment(.name) (SERVICE_ENVIRONMENT),
  *   plus the SDK's detectors and OTEL_RESOURCE_ATTRIBUTES.
- * - Sampler: from OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG, read by sdk-node itself
- *   (default parentbased_always_on).
- * - Export: OTLP/HTTP (OTEL_EXPORTER_OTLP_[TRACES_]ENDPOINT, read by the exporter) through a
- *   BatchSpanProcessor that sdk-node builds from OTEL_BSP_* (default: every 5 s or 512 spans).
- * - Instrumentations: http (server spans; outgoing requests to the collector are ignored; no
- *   request headers are recorded, so the Authorization header never reaches a span) and
- *   express (router / route handler spans; plain middleware layers are not spanned).
+ * - Sampler: OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG, validated by src/config.ts and
+ *   built here (default parentbased_always_on).
+ * - Export: OTLP/HTTP to the configured traces URL, protobuf (default) or JSON
+ *   (OTEL_EXPORTER_OTLP_[TRACES_]PROTOCOL), through a BatchSpanProcessor (OTEL_BSP_*).
+ * - No instrumentations: the server and route spans come from our own middleware
+ *   (http.ts), which records no request headers, so the Authorization header never reaches
+ *   a span. sdk-node still installs the AsyncLocalStorage context manager and the W3C
+ *   trace-context + baggage propagators (OTEL_PROPAGATORS).
  * - No metrics and no OTel logs pipeline: recoscope's logs go through winston → Filebeat.
  */
-import type { RequestOptions } from 'node:http';
-import { context, diag, DiagLogLevel, trace, type Span } from '@opentelemetry/api';
-import { getRPCMetadata } from '@opentelemetry/core';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { ExpressInstrumentation, ExpressLayerType } from '@opentelemetry/instrumentation-express';
-import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
+import { diag, DiagLogLevel, trace } from '@opentelemetry/api';
+import type { SpanExporter } from '@opentelemetry/sdk-trace';
+import {
+  AlwaysOffSampler,
+  AlwaysOnSampler,
+  BatchSpanProcessor,
+  ParentBasedSampler,
+  TraceIdRatioBasedSampler,
+  type Sampler,
+} from '@opentelemetry/sdk-trace';
+import type * as JsonExporterModule from '@opentelemetry/exporter-trace-otlp-http';
+import type * as ProtoExporterModule from '@opentelemetry/exporter-trace-otlp-proto';
 import { defaultResource, resourceFromAttributes } from '@opentelemetry/resources';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
-import type * as LoggerModule from '../logger';
+import type { TracingConfig } from '../../config';
 import { SERVICE_NAME, SERVICE_VERSION } from '../service-info';
 import { rateLimitedDiagLogger, type DiagSink } from './diag-logger';
-import { collectorAddresses, diagLogIntervalMs, shutdownTimeoutMs, type Env } from './settings';
 import { setTracingRuntime } from './state';
 
 const TRACER_NAME = 'recoscope';
 
-function diagLevelFromEnv(env: Env): DiagLogLevel {
-  switch ((env.OTEL_LOG_LEVEL ?? '').trim().toLowerCase()) {
-    case 'none':
-      return DiagLogLevel.NONE;
-    case 'error':
-      return DiagLogLevel.ERROR;
-    case 'info':
-      return DiagLogLevel.INFO;
-    case 'debug':
-      return DiagLogLevel.DEBUG;
-    case 'verbose':
-      return DiagLogLevel.VERBOSE;
-    case 'all':
-      return DiagLogLevel.ALL;
-    default:
-      return DiagLogLevel.WARN;
+const DIAG_LEVEL: Record<TracingConfig['diagLogLevel'], DiagLogLevel> = {
+  none: DiagLogLevel.NONE,
+  error: DiagLogLevel.ERROR,
+  warn: DiagLogLevel.WARN,
+  info: DiagLogLevel.INFO,
+  debug: DiagLogLevel.DEBUG,
+  verbose: DiagLogLevel.VERBOSE,
+  all: DiagLogLevel.ALL,
+};
+
+export function buildSampler(name: TracingConfig['sampler'], ratio: number): Sampler {
+  switch (name) {
+    case 'always_on':
+      return new AlwaysOnSampler();
+    case 'always_off':
+      return new AlwaysOffSampler();
+    case 'traceidratio':
+      return new TraceIdRatioBasedSampler(ratio);
+    case 'parentbased_always_on':
+      return new ParentBasedSampler({ root: new AlwaysOnSampler() });
+    case 'parentbased_always_off':
+      return new ParentBasedSampler({ root: new AlwaysOffSampler() });
+    case 'parentbased_traceidratio':
+      return new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(ratio) });
   }
 }
 
-/**
- * The winston logger, required on first use rather than at load: register.ts runs before
- * anything else and must not drag the logging stack in ahead of the instrumentations.
- */
-const loggerSink: DiagSink = (level, message, fields) => {
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy on purpose, see above
-    const { logger } = require('../logger') as typeof LoggerModule;
-    logger.log(level, message, {
-      event: { action: 'otel-diagnostic' },
-      recoscope: { otel: { level: fields.otelLevel, suppressed: fields.suppressed } },
-    });
-  } catch {
-    process.stderr.write(`${message}\n`);
+function buildExporter(config: TracingConfig): SpanExporter {
+  const options = { url: config.tracesUrl, timeoutMillis: config.exportTimeoutMs };
+  // Only the chosen serialisation is loaded.
+  if (config.protocol === 'http/json') {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy: only the configured exporter loads
+    const { OTLPTraceExporter } = require('@opentelemetry/exporter-trace-otlp-http') as typeof JsonExporterModule;
+    return new OTLPTraceExporter(options);
   }
-};
-
-function isCollectorRequest(options: RequestOptions, collectors: Set<string>): boolean {
-  const host = (options.hostname ?? options.host ?? 'localhost').replace(/^\[|\]$/g, '');
-  const port = options.port ?? (options.protocol === 'https:' ? 443 : 80);
-  return collectors.has(`${host}:${String(port)}`);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy: only the configured exporter loads
+  const { OTLPTraceExporter } = require('@opentelemetry/exporter-trace-otlp-proto') as typeof ProtoExporterModule;
+  return new OTLPTraceExporter(options);
 }
 
 /** Bounded: resolves after `ms` even if the collector never answers. */
@@ -90,15 +94,14 @@ async function withTimeout(work: Promise<void>, ms: number): Promise<void> {
   }
 }
 
-export function startSdk(env: Env = process.env): void {
-  const diagLogger = rateLimitedDiagLogger(loggerSink, diagLogIntervalMs(env));
-  const collectors = collectorAddresses(env);
-  const environment = env.SERVICE_ENVIRONMENT?.trim() || 'development';
+export function startSdk(config: TracingConfig, sink: DiagSink): void {
+  const diagLogger = rateLimitedDiagLogger(sink, config.diagLogIntervalMs);
+  const environment = process.env.SERVICE_ENVIRONMENT?.trim() || 'development';
 
   const sdk = new NodeSDK({
     resource: defaultResource().merge(
       resourceFromAttributes({
-        [ATTR_SERVICE_NAME]: SERVICE_NAME,
+        [ATTR_SERVICE_NAME]: config.serviceName ?? SERVICE_NAME,
         [ATTR_SERVICE_VERSION]: SERVICE_VERSION,
         // Current semconv name, and the older one that Jaeger, Kibana and the collector's
         // ECS mapping (→ service.environment) still read.
@@ -106,38 +109,23 @@ export function startSdk(env: Env = process.env): void {
         'deployment.environment': environment,
       }),
     ),
-    // sdk-node wraps this in a BatchSpanProcessor configured from OTEL_BSP_*.
-    traceExporter: new OTLPTraceExporter(),
+    sampler: buildSampler(config.sampler, config.samplerRatio),
+    spanProcessors: [new BatchSpanProcessor({ exporter: buildExporter(config), ...config.batch })],
     // Traces only: without these, sdk-node would also start OTLP metrics and logs exporters.
     metricReaders: [],
     logRecordProcessors: [],
-    instrumentations: [
-      new HttpInstrumentation({
-        ignoreOutgoingRequestHook: (options) => isCollectorRequest(options, collectors),
-        // Deliberately no headersToSpanAttributes: request headers (Authorization!) stay out.
-      }),
-      new ExpressInstrumentation({
-        // Middleware spans (the access log, 404 handler) are zero-length noise; the route
-        // span ("request handler - /reco/:model_name/:user_id") is what a trace needs.
-        ignoreLayersType: [ExpressLayerType.MIDDLEWARE],
-        // Express 5 (router 2) layers have no `path` until matched, so the instrumentation
-        // names route spans just "request handler"; put the route template back.
-        spanNameHook: (info, defaultName) =>
-          info.layerType === ExpressLayerType.REQUEST_HANDLER && info.route !== '' ? `request handler - ${info.route}` : defaultName,
-      }),
-    ],
+    instrumentations: [],
   });
   // After the constructor: NodeSDK installs a console diag logger when OTEL_LOG_LEVEL is set.
-  diag.setLogger(diagLogger, { logLevel: diagLevelFromEnv(env), suppressOverrideMessage: true });
+  diag.setLogger(diagLogger, { logLevel: DIAG_LEVEL[config.diagLogLevel], suppressOverrideMessage: true });
   sdk.start();
 
   const tracer = trace.getTracer(TRACER_NAME, SERVICE_VERSION);
   let stopping: Promise<void> | undefined;
   setTracingRuntime({
     tracer,
-    serverSpan: (): Span | undefined => getRPCMetadata(context.active())?.span,
     shutdown: () => {
-      stopping ??= withTimeout(sdk.shutdown(), shutdownTimeoutMs(env)).finally(() => {
+      stopping ??= withTimeout(sdk.shutdown(), config.shutdownTimeoutMs).finally(() => {
         diagLogger.flush();
         // The process is about to end its logger and exit: late exporter retries must not
         // write to a closed logger.
