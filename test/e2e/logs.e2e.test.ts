@@ -10,7 +10,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Client } from '@elastic/elasticsearch';
@@ -96,9 +96,34 @@ describe('logs: service → NDJSON files → Filebeat → Elasticsearch', { time
     const res = await es.search<LogDocument>({ index: LOGS_INDEX, query: accessQuery(phase), size: 1000 });
     return res.hits.hits.map((h) => ({ id: h._id ?? '', source: h._source ?? {} }));
   };
+  /**
+   * When lines do not arrive: which file each missing line is in, and what Filebeat said about
+   * files (renames, removals, truncation, indexing errors), so a failure can be diagnosed.
+   */
+  const shippingDiagnostics = async (phase: string): Promise<string> => {
+    const shipped = new Set((await accessDocs(phase)).map((d) => d.id));
+    const out: string[] = [];
+    for (const file of readdirSync(stack.logDir).filter((f) => f.endsWith('.ndjson')).sort()) {
+      const lines = readFileSync(join(stack.logDir, file), 'utf8').split('\n').filter((l) => l.includes(`recoscope-e2e/${phase}`));
+      const ids = lines.map((l) => (JSON.parse(l) as { event?: { id?: string } }).event?.id ?? '');
+      out.push(`${file}: ${ids.length} "${phase}" lines, ${ids.filter((id) => !shipped.has(id)).length} not in Elasticsearch`);
+    }
+    const fbLogs = join(stack.runDir, 'filebeat', 'logs');
+    for (const f of existsSync(fbLogs) ? readdirSync(fbLogs) : []) {
+      const wanted = readFileSync(join(fbLogs, f), 'utf8')
+        .split('\n')
+        .filter((l) => /renam|remov|truncat|harvester|Cannot index|error/i.test(l));
+      out.push(`filebeat ${f} (${wanted.length} lines about files/errors, last 40):`, ...wanted.slice(-40));
+    }
+    return out.join('\n');
+  };
   /** Waits until `expected` access documents of `phase` are in, then makes sure no more come. */
   const expectExactly = async (phase: string, expected: number): Promise<void> => {
-    await waitFor(async () => (await countAccess(phase)) >= expected, SHIP_TIMEOUT_MS, `${expected} "${phase}" access docs in Elasticsearch`);
+    try {
+      await waitFor(async () => (await countAccess(phase)) >= expected, SHIP_TIMEOUT_MS, `${expected} "${phase}" access docs in Elasticsearch`);
+    } catch (error) {
+      throw new Error(`${error instanceof Error ? error.message : String(error)}\n${await shippingDiagnostics(phase)}`);
+    }
     // A duplicate would arrive with the batch, or with Filebeat's next retry; give it time.
     await sleep(3_000);
     assert.equal(await countAccess(phase), expected, `exactly ${expected} "${phase}" access docs`);
