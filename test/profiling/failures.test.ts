@@ -8,7 +8,7 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { DEFAULT_SCENARIOS_FILE } from '../../loadtest/scenarios';
+import { DEFAULT_SCENARIOS_FILE, loadScenarioFile } from '../../loadtest/scenarios';
 import { freePort } from '../../loadtest/child-server';
 import { LOAD_CLI, PROFILE_CLI, SMALL_PROFILE_ENV, cliEnv, lines, orphansOf, runCli } from '../helpers/profiling';
 import { startService } from '../helpers/service';
@@ -38,7 +38,10 @@ describe('profile failure paths', () => {
     const dir = profilesDir('unknown');
     const result = await runCli(PROFILE_CLI, ['nope', '--profiles-dir', dir], cliEnv(SMALL_PROFILE_ENV), 60_000);
     assert.equal(result.code, 2);
-    assertOneLine(result.stderr, 'profile', /unknown scenario 'nope' \(known: health, popular, knn, mixed\)/);
+    // Every scenario of loadtest/scenarios.json, in file order.
+    const known = [...loadScenarioFile().scenarios.keys()];
+    assert.ok(known.includes('knn') && known.includes('health'), known.join(', '));
+    assertOneLine(result.stderr, 'profile', new RegExp(`unknown scenario 'nope' \\(known: ${known.join(', ')}\\)`));
     assert.ok(!existsSync(dir), 'nothing written');
   });
 
