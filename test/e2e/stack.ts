@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { startService as startServiceProcess, type RunningService, type StartOptions } from '../helpers/service';
 import { PROJECT_ROOT } from '../../src/paths';
+import { sleep, waitUntil } from '../helpers/wait';
 
 const execFileAsync = promisify(execFile);
 
@@ -147,36 +148,17 @@ export function removeStack(stack: TestStack): void {
   rmSync(stack.runDir, { recursive: true, force: true });
 }
 
-/**
- * Polls `probe` until it returns something other than undefined/false, then returns it.
- * Throws after `timeoutMs` with `what` and the last probe error, if any.
- */
-export async function waitFor<T>(
+/** waitUntil with the argument order the e2e tests use (a poll every 500 ms by default). */
+export function waitFor<T>(
   probe: () => Promise<T | undefined | false> | T | undefined | false,
   timeoutMs: number,
   what: string,
   intervalMs = 500,
 ): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined && value !== false) return value;
-    } catch (error) {
-      lastError = error;
-    }
-    if (Date.now() >= deadline) {
-      const detail = lastError instanceof Error ? `: last error: ${lastError.message}` : '';
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${detail}`);
-    }
-    await sleep(intervalMs);
-  }
+  return waitUntil(probe, what, timeoutMs, intervalMs);
 }
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolveSleep) => setTimeout(resolveSleep, ms));
-}
+export { sleep };
 
 /**
  * The real service (dist/src/main.js) writing its NDJSON log into the stack's log dir (the

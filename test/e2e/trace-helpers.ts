@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, stackCommand } from './stack';
 import { ACCESS_DATASET } from '../../src/contracts';
+import { sleep } from '../helpers/wait';
 
 export interface TestCollector {
   /** For OTEL_EXPORTER_OTLP_ENDPOINT (OTLP/HTTP). */
@@ -203,8 +204,6 @@ export function readSpans(filePath: string): FlatSpan[] {
   }
   return spans;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Polls the file until `done(spans)` holds. The bound only stops a broken run from hanging:

@@ -1,11 +1,11 @@
 /**
  * The OpenAPI document: valid OpenAPI 3.1 (checked by @seriousme/openapi-schema-validator,
  * which validates against the official OAS 3.1 JSON Schema), the same paths as the routes
- * Express serves, every error key documented; served at /openapi.json without auth, and
- * rendered at /docs (Swagger UI from node_modules) only where it should be.
+ * Express serves, every error key documented (served by a running service:
+ * test/process/openapi-live.test.ts).
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import type { Express } from 'express';
 import { createLogger } from 'winston';
@@ -14,8 +14,7 @@ import { createApp, DEFAULT_HTTP_SETTINGS } from '../../src/http/app';
 import { buildOpenApiDocument, DOCS_PATH, OPENAPI_PATH, openApiPath } from '../../src/http/openapi';
 import { ERROR_KEYS } from '../../src/http/schemas';
 import type { ModelLookup } from '../../src/models/types';
-import { rawRequest } from '../helpers/http';
-import { startService, type RunningService } from '../helpers/service';
+import { assertValidOpenApi31 } from '../helpers/openapi';
 
 type Json = Record<string, unknown>;
 
@@ -47,14 +46,6 @@ function expressRoutes(app: Express): string[] {
   };
   walk(router.stack);
   return routes;
-}
-
-async function assertValidOpenApi31(document: Json): Promise<void> {
-  const validator = new Validator();
-  const result = await validator.validate(document);
-  assert.equal(validator.version, '3.1');
-  assert.deepEqual(result.errors, undefined, JSON.stringify(result.errors, null, 2));
-  assert.equal(result.valid, true);
 }
 
 describe('OpenAPI document', () => {
@@ -108,62 +99,5 @@ describe('OpenAPI document', () => {
     assert.deepEqual(paths['/reco/{model_name}/{user_id}']!.get.security, [{ bearerAuth: [] }]);
     assert.deepEqual(paths['/health']!.get.security, []);
     assert.deepEqual(paths[OPENAPI_PATH]!.get.security, []);
-  });
-});
-
-describe('/openapi.json and /docs on a running service', () => {
-  let dev: RunningService;
-  let production: RunningService;
-  let productionWithDocs: RunningService;
-
-  before(async () => {
-    [dev, production, productionWithDocs] = await Promise.all([
-      startService({ env: { API_KEY: 'openapi-live-key-0123456789' } }),
-      startService({ env: { API_KEY: 'openapi-live-key-0123456789', NODE_ENV: 'production' } }),
-      startService({ env: { API_KEY: 'openapi-live-key-0123456789', NODE_ENV: 'production', DOCS_ENABLED: 'true' } }),
-    ]);
-  });
-
-  after(async () => {
-    await Promise.all([dev?.stop(), production?.stop(), productionWithDocs?.stop()]);
-  });
-
-  it('GET /openapi.json needs no key and is valid OpenAPI 3.1 naming the served models', async () => {
-    const res = await rawRequest(dev.url, OPENAPI_PATH);
-    assert.equal(res.status, 200);
-    assert.match(String(res.headers['content-type']), /^application\/json/);
-    const served = res.json() as Json;
-    await assertValidOpenApi31(served);
-    const reco = (served.paths as Record<string, { get: { parameters: { name: string; schema: { enum?: string[] } }[] } }>)[
-      '/reco/{model_name}/{user_id}'
-    ]!;
-    assert.deepEqual(reco.get.parameters.find((p) => p.name === 'model_name')?.schema.enum?.sort(), ['knn', 'knn_cosine', 'knn_tfidf', 'popular']);
-  });
-
-  it('/docs is Swagger UI from node_modules, no CDN, under a strict CSP', async () => {
-    const page = await rawRequest(dev.url, DOCS_PATH);
-    assert.equal(page.status, 200);
-    assert.match(String(page.headers['content-type']), /^text\/html/);
-    assert.match(String(page.headers['content-security-policy']), /default-src 'none'; script-src 'self'/);
-    assert.ok(!/(src|href)="(https?:)?\/\//.test(page.body), 'nothing is loaded from another origin');
-    const scripts = [...page.body.matchAll(/<script src="([^"]+)"/g)].map((m) => m[1]!);
-    const styles = [...page.body.matchAll(/<link rel="stylesheet" href="([^"]+)"/g)].map((m) => m[1]!);
-    assert.ok(scripts.length >= 2 && styles.length >= 1);
-    for (const asset of [...scripts, ...styles]) {
-      const res = await rawRequest(dev.url, asset);
-      assert.equal(res.status, 200, asset);
-      assert.match(String(res.headers['content-type']), asset.endsWith('.css') ? /^text\/css/ : /^text\/javascript/);
-    }
-    const bundle = await rawRequest(dev.url, scripts[0]!);
-    assert.ok(bundle.body.length > 500_000 && bundle.body.includes('SwaggerUIBundle'), 'the real swagger-ui bundle');
-    const init = await rawRequest(dev.url, scripts[1]!);
-    assert.ok(init.body.includes(JSON.stringify(OPENAPI_PATH)), 'the page renders our document');
-  });
-
-  it('in production /docs is off unless DOCS_ENABLED=true; /openapi.json stays', async () => {
-    assert.equal((await rawRequest(production.url, DOCS_PATH)).status, 404);
-    assert.equal((await rawRequest(production.url, `${DOCS_PATH}/swagger-ui-bundle.js`)).status, 404);
-    assert.equal((await rawRequest(production.url, OPENAPI_PATH)).status, 200);
-    assert.equal((await rawRequest(productionWithDocs.url, DOCS_PATH)).status, 200);
   });
 });

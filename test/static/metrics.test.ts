@@ -1,122 +1,23 @@
 /**
- * The metrics configuration, checked against the real service and each other:
- *  - every metric name the Grafana dashboard and the Prometheus rules use exists in a real
- *    scrape of the compiled service (or is a recording rule defined in prometheus/rules);
+ * The metrics configuration, checked against each other (the check against a real scrape of
+ * the service is test/process/metric-names.test.ts):
+ *  - the metric name extractor, and the dashboard's coverage;
  *  - every alert has a promtool unit test that fires and one that stays quiet;
  *  - compose wiring: Prometheus loads the same config/rules files as the local stack, Grafana's
  *    datasources link exemplars to Jaeger and the dashboard uses only provisioned datasources.
  */
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { readdirSync } from 'node:fs';
+import { describe, it } from 'node:test';
 import { parse as parseYaml } from 'yaml';
-import { rawRequest } from '../helpers/http';
-import { parseExposition, sampleNames } from '../helpers/metrics';
-import { startService, type RunningService } from '../helpers/service';
-import { freePort } from '../../loadtest/child-server';
-import { PROJECT_ROOT } from '../../src/paths';
+import { allPanels, dashboard, dashboardExprs, metricNames, path, read, ruleFiles, rules } from '../helpers/metrics-config';
 
-const path = (...parts: string[]): string => join(PROJECT_ROOT, ...parts);
-const read = (...parts: string[]): string => readFileSync(path(...parts), 'utf8');
-
-interface Rule {
-  alert?: string;
-  record?: string;
-  expr: string;
-}
-const ruleFiles = readdirSync(path('prometheus', 'rules')).filter((f) => f.endsWith('.yml'));
-const rules: Rule[] = ruleFiles.flatMap(
-  (f) => (parseYaml(read('prometheus', 'rules', f)) as { groups: { rules: Rule[] }[] }).groups.flatMap((g) => g.rules),
-);
-const recorded = new Set(rules.flatMap((r) => (r.record === undefined ? [] : [r.record])));
-
-interface Panel {
-  title?: string;
-  datasource?: { uid?: string };
-  targets?: { expr?: string; datasource?: { uid?: string } }[];
-  panels?: Panel[];
-}
-const dashboard = JSON.parse(read('grafana', 'dashboards', 'recoscope.json')) as { panels: Panel[] };
-const allPanels = (ps: Panel[]): Panel[] => ps.flatMap((p) => [p, ...allPanels(p.panels ?? [])]);
-const dashboardExprs = allPanels(dashboard.panels).flatMap((p) => (p.targets ?? []).flatMap((t) => (t.expr === undefined ? [] : [t.expr])));
-
-const KEYWORDS = new Set(['and', 'or', 'unless', 'by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'bool', 'offset', 'inf', 'nan']);
-
-/** Metric names in a PromQL expression: identifiers that are not functions, keywords, labels or durations. */
-export function metricNames(expr: string): string[] {
-  const stripped = expr
-    .replace(/"(?:[^"\\]|\\.)*"/g, '""') // label values
-    .replace(/\{[^}]*\}/g, '') // label matchers
-    .replace(/\[[^\]]*\]/g, '') // range durations ([5m], [$__rate_interval])
-    .replace(/\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, '') // label lists
-    .replace(/\$\w+/g, ''); // Grafana variables
-  const names: string[] = [];
-  for (const m of stripped.matchAll(/[a-zA-Z_:][a-zA-Z0-9_:]*(\s*\()?/g)) {
-    const [token, call] = [m[0].replace(/\s*\($/, ''), m[1]];
-    if (call !== undefined || KEYWORDS.has(token.toLowerCase())) continue;
-    names.push(token);
-  }
-  return names;
-}
-
-describe('metric names used by the dashboard and the rules', () => {
-  let service: RunningService;
-  let exposed: Set<string>;
-
-  before(async () => {
-    const metricsPort = await freePort();
-    service = await startService({
-      // K close to the catalogue size (300 items): knn needs popular items, so the fallback counter has samples.
-      env: { API_KEY: 'static-metrics-key-1', FAULT_USER_DIVISOR: '666', K_RECS: '280', METRICS_PORT: String(metricsPort) },
-    });
-    const auth = { Authorization: 'Bearer static-metrics-key-1' };
-    // One of each kind, so every labelled family has samples.
-    for (const p of ['/reco/popular/1', '/reco/knn/1', '/reco/knn/999999999', '/reco/knn/666', '/reco/nope/1', '/health']) {
-      await rawRequest(service.url, p, { headers: auth });
-    }
-    const res = await rawRequest(`http://127.0.0.1:${metricsPort}`, '/metrics');
-    assert.equal(res.status, 200);
-    exposed = sampleNames(parseExposition(res.body));
-    // A family declared in the scrape exists even before its first sample (nodejs_gc_duration_seconds
-    // has none until the first garbage collection): add its sample names.
-    for (const [, name, type] of res.body.matchAll(/^# TYPE (\S+) (\S+)$/gm)) {
-      const suffixes = type === 'histogram' ? ['_bucket', '_sum', '_count'] : type === 'summary' ? ['', '_sum', '_count'] : [''];
-      for (const suffix of suffixes) exposed.add(`${name}${suffix}`);
-    }
-  });
-
-  after(async () => {
-    await service?.stop();
-  });
-
+describe('metric names in the dashboard', () => {
   it('the name extractor finds metric names and nothing else', () => {
     assert.deepEqual(
       metricNames('histogram_quantile(0.99, sum by (le, route) (rate(a_bucket{job="x", route=~"/reco.*"}[$__rate_interval]))) / ignoring(x) group_left b:c:rate5m > 2 * up'),
       ['a_bucket', 'b:c:rate5m', 'up'],
     );
-  });
-
-  it('every name in the dashboard is exposed by the service or recorded by a rule', () => {
-    assert.ok(dashboardExprs.length >= 15, `the dashboard has ${dashboardExprs.length} queries`);
-    const missing = new Set<string>();
-    for (const expr of dashboardExprs) {
-      for (const name of metricNames(expr)) {
-        if (!exposed.has(name) && !recorded.has(name) && name !== 'up') missing.add(name);
-      }
-    }
-    assert.deepEqual([...missing], [], `not in a scrape of the service: ${[...missing].join(', ')}`);
-  });
-
-  it('every name in the rules is exposed by the service or recorded by another rule', () => {
-    assert.ok(rules.length >= 5);
-    const missing = new Set<string>();
-    for (const rule of rules) {
-      for (const name of metricNames(rule.expr)) {
-        if (!exposed.has(name) && !recorded.has(name) && name !== 'up') missing.add(`${name} (${rule.alert ?? rule.record})`);
-      }
-    }
-    assert.deepEqual([...missing], []);
   });
 
   it('the dashboard covers RED per route, latency per model, cold start/fallback, event-loop lag, heap and GC', () => {

@@ -14,6 +14,7 @@ import { LogOutput, type Target } from '../../src/observability/log-writer/outpu
 import { FileTarget, LogDirError } from '../../src/observability/log-writer/targets';
 import { configureLogger, flushLogger, logEcsRecord, logger } from '../../src/observability/logger';
 import { logWriterStats } from '../../src/observability/log-writer';
+import { waitUntil } from '../helpers/wait';
 
 const line = (i: number): string => `${JSON.stringify({ i, pad: 'x'.repeat(90) })}\n`;
 
@@ -30,13 +31,6 @@ class SwitchTarget implements Target {
 
 const outputOptions = { maxBatchBytes: 64 * 1024, retryMs: 20, onError: () => {} };
 
-async function waitUntil(check: () => boolean, what: string, maxMs = 10_000): Promise<void> {
-  const end = Date.now() + maxMs;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 describe('log output', () => {
   it('writes every accepted line once, in order, in batches', async () => {

@@ -10,6 +10,7 @@ import { rawRequest } from '../helpers/http';
 import { accessRecords, field, readLogFile, startService, type RunningService } from '../helpers/service';
 import { freePort } from '../../loadtest/child-server';
 import { parseExposition, sampleValue, seriesOf, type Sample } from '../helpers/metrics';
+import { waitUntil } from '../helpers/wait';
 
 const API_KEY = 'metrics-test-key-8d41c2';
 const AUTH = { Authorization: `Bearer ${API_KEY}` };
@@ -186,8 +187,14 @@ describe('metrics listener', () => {
     assert.equal((await rawRequest(metricsUrl, '/reco/knn/1')).status, 404);
     assert.equal((await rawRequest(metricsUrl, '/metrics', { method: 'POST' })).status, 405);
     await scrape();
-    await new Promise((r) => setTimeout(r, 200));
-    assert.equal(accessRecords(readLogFile(service.logFile)).length, logged, 'no access line for the metrics listener');
+    // A request to the service itself as a barrier: lines reach the file in order, so once its
+    // access line is there any line for the scrapes above would be too.
+    await rawRequest(service.url, '/health', { headers: { 'User-Agent': 'metrics-barrier' } });
+    const lines = await waitUntil(() => {
+      const records = accessRecords(readLogFile(service.logFile));
+      return records.some((r) => field(r, 'user_agent.original') === 'metrics-barrier') && records;
+    }, 'the barrier request\'s access line');
+    assert.equal(lines.length, logged + 1, 'no access line for the metrics listener, one for the barrier request');
   });
 });
 

@@ -13,6 +13,7 @@ import { accessRecords, field, readLogFile, startService } from '../helpers/serv
 import { MODEL_NAMES } from '../../src/models/catalog';
 import { EXIT_CODES } from '../../src/contracts';
 import { PROJECT_ROOT, SERVICE_MAIN_JS } from '../../src/paths';
+import { waitUntil } from '../helpers/wait';
 
 describe('start-up', () => {
   it('a bad variable stops start-up with one clear line naming it, exit code 2', () => {
@@ -120,9 +121,9 @@ describe('SIGTERM', () => {
       const listener = server.find((s) => s.state === TCP_LISTEN);
       const established = server.filter((s) => s.state === TCP_ESTABLISHED);
       return listener?.queue === 0 && established.length === n && established.every((s) => s.queue === 0);
-    }, 'the service accepted and read every request head so far');
+    }, 'the service accepted and read every request head so far', 20_000);
     service.child.kill('SIGTERM');
-    await waitUntil(() => !tcpSockets().some((s) => s.localPort === port && s.state === TCP_LISTEN), 'the service stopped listening');
+    await waitUntil(() => !tcpSockets().some((s) => s.localPort === port && s.state === TCP_LISTEN), 'the service stopped listening', 20_000);
     const results = await Promise.all(clients.map((c) => c.finish()));
 
     const code = await service.exited;
@@ -188,11 +189,3 @@ function tcpSockets(): { localPort: number; state: number; queue: number }[] {
     }));
 }
 
-/** Polls `condition` every 10 ms; fails naming what it waited for after `timeoutMs`. */
-async function waitUntil(condition: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}

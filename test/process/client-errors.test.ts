@@ -10,6 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { rawRequest } from '../helpers/http';
 import { accessRecords, field, readLogFile, startService, type RunningService } from '../helpers/service';
 import { percentDecode } from '../../src/observability/redact';
+import { waitUntil } from '../helpers/wait';
 
 const API_KEY = 'client-errors-key-93ad1f';
 
@@ -81,13 +82,11 @@ describe('requests rejected by the HTTP parser', () => {
       assert.equal(body.errors[0]?.error_key, 'http_exception');
       assert.equal(typeof body.errors[0]?.error_message, 'string');
       assert.equal(body.errors[0]?.error_loc, null);
-      // The line is written asynchronously: give the writer a moment (bounded).
-      let lines: ReturnType<typeof accessRecords> = [];
-      for (let i = 0; i < 100; i++) {
-        lines = accessRecords(readLogFile(service.logFile)).filter((r) => field(r, 'http.response.status_code') === c.status);
-        if (lines.length > before) break;
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      // The line is written asynchronously: poll for it.
+      const lines = await waitUntil(() => {
+        const found = accessRecords(readLogFile(service.logFile)).filter((r) => field(r, 'http.response.status_code') === c.status);
+        return found.length > before && found;
+      }, `the ${c.status} access line`, 5_000, 50);
       assert.equal(lines.length, before + 1, 'exactly one access line');
       const line = lines.at(-1)!;
       assert.match(String(field(line, 'error.type')), c.errorType);

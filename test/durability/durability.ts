@@ -12,6 +12,7 @@ import { freePort, probe } from '../../loadtest/child-server';
 import { ACCESS_DATASET } from '../../src/contracts';
 import { PROJECT_ROOT, SERVICE_MAIN_JS } from '../../src/paths';
 import { field, serviceEnv, type LogRecord } from '../helpers/service';
+import { sleep } from '../helpers/wait';
 
 export interface LoadHandle {
   /** 2xx answers received so far. */
@@ -135,7 +136,7 @@ export function rssBytes(pid: number): number | undefined {
   }
 }
 
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+export { sleep };
 
 export interface SpawnedService {
   url: string;

@@ -4,7 +4,7 @@
 // the given env file, applies profiles, and checks references (depends_on targets, named
 // volumes, networks). On success it prints the resolved model as YAML, like `config`.
 //
-//	go run ./test/static/compose-check <compose.yml> <env-file> [profile...]
+//	go run ./test/process/compose-check <compose.yml> <env-file> [profile...]
 //
 // Used by test/unit/compose.test.ts when no `docker compose` plugin is installed.
 package main

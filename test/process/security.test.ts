@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { rawRequest } from '../helpers/http';
 import { field, readLogFile, startService, type RunningService } from '../helpers/service';
+import { waitUntil } from '../helpers/wait';
 
 const KEY = 'security-test-key-7c1e09a4';
 const AUTH = { Authorization: `Bearer ${KEY}` };
@@ -83,9 +84,14 @@ describe('security headers and auth', () => {
     }
     const right = await rawRequest(service.url, '/reco/knn/1', { headers: AUTH });
     assert.equal(right.status, 429, 'a throttled address learns nothing, not even that a key is right');
-    assert.equal((await rawRequest(service.url, '/health')).status, 200, '/health is not throttled');
+    assert.equal((await rawRequest(service.url, '/health', { headers: { 'User-Agent': 'throttle-barrier' } })).status, 200, '/health is not throttled');
 
-    await new Promise((r) => setTimeout(r, 300));
+    // Lines reach the file in the order they were logged: once the last request's access line
+    // is there, so is every security event logged before it.
+    await waitUntil(
+      () => readLogFile(service.logFile).some((r) => field(r, 'user_agent.original') === 'throttle-barrier'),
+      'the last request\'s access line in the file',
+    );
     const records = [...readLogFile(service.logFile), ...service.stdoutRecords];
     const events = readLogFile(service.logFile).filter((r) => field(r, 'event.action') === 'auth-throttled');
     assert.equal(events.length, 1, 'one security event for the burst');
