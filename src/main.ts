@@ -6,13 +6,12 @@ import { createApp } from './http/app';
 import { errorBody, errors } from './http/errors';
 import { bindEarly, drain, ListenError, serverUrl, type EarlyServer } from './http/server';
 import { LogDirError } from './observability/log-writer';
-import { withFaultInjection } from './models/fault-injection';
+import { withFaultInjectionAll } from './models/fault-injection';
 import { prepareModels, type PreparedModels } from './models/registry';
-import type { ModelLookup } from './models/types';
 import { configureLogger, flushLogger, logFilePath, logger } from './observability/logger';
 import { registerSecret } from './observability/redact';
 import { setDiagnosticSink, shutdownTracing, startTracing, tracingEnabled, type DiagSink } from './observability/tracing';
-import { timedModels } from './http/request-metrics';
+import { timedModels } from './models/timed';
 import { ServiceMetrics } from './observability/metrics';
 import { closeMetrics, listenMetrics, METRICS_PATH } from './observability/metrics-server';
 
@@ -36,17 +35,6 @@ function resolveApiKey(config: Config): string {
     event: { action: 'dev-api-key' },
   });
   return key;
-}
-
-function withFaults(models: ModelLookup, divisor: number): ModelLookup {
-  if (divisor <= 0) return models;
-  return {
-    get: (name) => {
-      const model = models.get(name);
-      return model === undefined ? undefined : withFaultInjection(model, divisor);
-    },
-    names: () => models.names(),
-  };
 }
 
 /** What the early-bound port answers while the models are prepared: 503 in our error shape. */
@@ -122,8 +110,8 @@ async function main(): Promise<void> {
   }
   const metrics = config.metricsPort === 0 ? undefined : serviceMetrics(prepared);
   const served = metrics === undefined ? prepared.registry : timedModels(prepared.registry, metrics);
-  const models = withFaults(served, config.faultUserDivisor);
-  const app = createApp({ models, apiKey, kRecs: config.kRecs, logger, http: config.http, ...(metrics === undefined ? {} : { metrics }) });
+  const models = withFaultInjectionAll(served, config.faultUserDivisor);
+  const app = createApp({ models, apiKey, kRecs: config.kRecs, http: config.http, ...(metrics === undefined ? {} : { metrics }) });
 
   // Before the `listening` line, so whoever waits for it can scrape at once.
   let metricsServer: Server | undefined;

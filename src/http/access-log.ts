@@ -1,19 +1,20 @@
 /**
- * One access log line per request, written when the response is done, with ECS HTTP fields
- * and ours under `reco.*`. 2xx → info, 4xx → warn, 5xx → error with the stack.
+ * The access line: one per request, written by the request lifecycle (request-lifecycle.ts)
+ * when the response is done, and by the HTTP server for requests its parser rejected
+ * (server.ts), from the same `RequestOutcome`. ECS HTTP fields, ours under `reco.*`.
+ * 2xx → info, 4xx → warn, 5xx → error with the stack.
  *
- * The service's logger takes the fast path (`logEcsRecord`): the same ECS document winston
- * would write, serialised once, straight into the log writer. Every string is redacted in its
- * raw and percent-decoded forms (a client can paste its key, encoded, into the path), and the
- * client-supplied ones (path, User-Agent) are clipped.
+ * Always the fast path (`logEcsRecord`): the same ECS document winston would write,
+ * serialised once, straight into the log writer (in-process tests read it from the writer's
+ * memory output). Every string is redacted in its raw and percent-decoded forms (a client can
+ * paste its key, encoded, into the path), and the client-supplied ones (path, User-Agent)
+ * are clipped.
  */
-import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import type { Logger } from 'winston';
 import { ACCESS_DATASET } from '../contracts';
-import { logEcsRecord, logger as serviceLogger } from '../observability/logger';
+import { logEcsRecord, logLevelEnabled } from '../observability/logger';
 import { clipText, redactUrlDerived } from '../observability/redact';
 import type { RecoFields } from './locals';
-
+import type { RequestOutcome } from './request-lifecycle';
 
 /** A path or header is client input of any length; the log keeps enough to recognise it. */
 export const MAX_LOGGED_CLIENT_TEXT = 1024;
@@ -28,37 +29,15 @@ export function accessLevel(status: number, aborted: boolean): 'error' | 'warn' 
   return status >= 500 ? 'error' : status >= 400 || aborted ? 'warn' : 'info';
 }
 
-export function accessLog(logger: Logger): RequestHandler {
-  return (req: Request, res: Response, next: NextFunction) => {
-    const startedAt = process.hrtime.bigint();
-    const locals = res.locals;
-    // locals.traceIds and the x-trace-id / traceparent headers are set by the tracing
-    // middleware that runs before this one (src/observability/tracing/http.ts).
-    // An http.ServerResponse always emits 'close', after 'finish' when the response was
-    // complete, so one listener sees both cases; unfinished means the client went away.
-    res.once('close', () => {
-      writeAccessLine(logger, req, res, locals, process.hrtime.bigint() - startedAt, !res.writableFinished);
-    });
-    next();
-  };
-}
-
-function writeAccessLine(
-  logger: Logger,
-  req: Request,
-  res: Response,
-  locals: Response['locals'],
-  durationNs: bigint,
-  aborted: boolean,
-): void {
-  const status = res.statusCode;
+/** The lifecycle's access-line sink. */
+export function writeAccessLine(outcome: RequestOutcome): void {
+  const { status, aborted, failure } = outcome;
   const level = accessLevel(status, aborted);
   // Observability off (no outputs) or a level filtered out: skip building the record.
-  if (logger.silent || !logger.isLevelEnabled(level)) return;
-  const path = clientText(req.path) ?? '';
-  const failure = locals.failure;
+  if (!logLevelEnabled(level)) return;
+  const path = clientText(outcome.path);
   const reco: RecoFields | undefined =
-    failure === undefined ? locals.reco : { ...locals.reco, error_key: failure.key };
+    failure === undefined ? outcome.reco : { ...outcome.reco, error_key: failure.key };
   const record: Record<string, unknown> = {
     event: {
       dataset: ACCESS_DATASET,
@@ -66,31 +45,34 @@ function writeAccessLine(
       category: ['web'],
       type: ['access'],
       outcome: status >= 400 || aborted ? 'failure' : 'success',
-      duration: Number(durationNs),
+      duration: Number(outcome.durationNs),
     },
-    http: { request: { method: req.method }, response: { status_code: status } },
-    url: { path },
-    client: { ip: req.socket.remoteAddress },
-    user_agent: { original: clientText(req.headers['user-agent']) },
+    http: { request: { method: outcome.method }, response: { status_code: status } },
+    url: path === undefined ? undefined : { path },
+    client: { ip: outcome.clientIp },
+    user_agent: { original: clientText(outcome.userAgent) },
     reco,
   };
-  if (locals.traceIds !== undefined) {
-    record.trace = { id: locals.traceIds.traceId };
-    record.span = { id: locals.traceIds.spanId };
+  if (outcome.trace !== undefined) {
+    record.trace = { id: outcome.trace.traceId };
+    record.span = { id: outcome.trace.spanId };
   }
   if (failure !== undefined) {
     record.error = {
-      type: failure.status >= 500 ? failure.error.name : failure.key,
+      // A parser rejection names Node's error code; a routed failure its error key (4xx) or
+      // the exception's class (5xx).
+      type: outcome.rejectedBy ?? (failure.status >= 500 ? failure.error.name : failure.key),
       message: failure.error.message,
-      grouping_key: failure.groupingKey, // issue 16: error groups (`npm run errors`)
+      // One value per kind of failure (`npm run errors` groups by it).
+      grouping_key: failure.groupingKey,
       // Stacks only for server faults: a 4xx is the client's mistake, not ours.
       ...(failure.status >= 500 ? { stack_trace: failure.error.stack } : {}),
     };
   }
-  const durationMs = Number(durationNs) / 1e6;
-  const message = `${req.method} ${path} ${status} ${durationMs.toFixed(1)}ms${aborted ? ' (client aborted)' : ''}`;
-  // The service's own logger takes the fast path; any other winston logger (the in-process
-  // HTTP tests' in-memory one) gets the same record through its format pipeline.
-  if (logger === serviceLogger) logEcsRecord(level, message, record, redactUrlDerived);
-  else logger.log(level, message, record);
+  const shownPath = path ?? '-';
+  const message =
+    outcome.rejectedBy === undefined
+      ? `${outcome.method} ${shownPath} ${status} ${(Number(outcome.durationNs) / 1e6).toFixed(1)}ms${aborted ? ' (client aborted)' : ''}`
+      : `${outcome.method} ${shownPath} ${status} (rejected by the HTTP parser: ${outcome.rejectedBy})`;
+  logEcsRecord(level, message, record, redactUrlDerived);
 }

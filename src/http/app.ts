@@ -1,12 +1,11 @@
 /** The Express application: routes, auth, access log and the error contract. */
 import express, { type Express } from 'express';
-import type { Logger } from 'winston';
 import type { HttpSettings } from '../config';
 import { ROUTES } from '../contracts';
 import type { ModelLookup } from '../models/types';
-import { requestTracing, tracedRoute } from '../observability/tracing';
+import { logger } from '../observability/logger';
+import { tracedRoute } from '../observability/tracing';
 import { PACKAGE } from '../paths';
-import { accessLog } from './access-log';
 import { bearerCheck } from './auth';
 import { createAuthThrottle } from './auth-throttle';
 import { docsRouter } from './docs';
@@ -14,7 +13,7 @@ import { errorHandler, methodNotAllowedHandler, notFoundHandler } from './errors
 import { buildOpenApiDocument, OPENAPI_PATH } from './openapi';
 import { recoHandler } from './reco-route';
 import type { ServiceMetrics } from '../observability/metrics';
-import { requestMetrics } from './request-metrics';
+import { requestLifecycle } from './request-lifecycle';
 import { cors, noStore, securityHeaders } from './security';
 import { DEFAULT_TIMEOUTS } from './server';
 
@@ -22,7 +21,6 @@ export interface AppOptions {
   models: ModelLookup;
   apiKey: string;
   kRecs: number;
-  logger: Logger;
   /** Docs page, CORS, proxies, wrong-key throttle; defaults: DEFAULT_HTTP_SETTINGS. */
   http?: HttpSettings;
   /** Prometheus metrics; undefined when METRICS_PORT=0 (no per-request cost then). */
@@ -40,7 +38,7 @@ export const DEFAULT_HTTP_SETTINGS: HttpSettings = {
   ...DEFAULT_TIMEOUTS,
 };
 
-export function createApp({ models, apiKey, kRecs, logger, metrics, http = DEFAULT_HTTP_SETTINGS }: AppOptions): Express {
+export function createApp({ models, apiKey, kRecs, metrics, http = DEFAULT_HTTP_SETTINGS }: AppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
@@ -48,14 +46,11 @@ export function createApp({ models, apiKey, kRecs, logger, metrics, http = DEFAU
   // Which X-Forwarded-For hops to believe for req.ip (the throttle's client address): none by default.
   app.set('trust proxy', http.trustProxy);
 
-  // With tracing on, the request's server span comes first (its ids go into the access line).
-  const tracing = requestTracing();
-  if (tracing !== undefined) app.use(tracing);
+  // First: the one observer of each request (span, access line, metrics; request-lifecycle.ts).
+  app.use(requestLifecycle({ metrics }));
   app.use(securityHeaders);
-  app.use(accessLog(logger));
   const corsHandler = cors(http.corsOrigins);
   if (corsHandler !== undefined) app.use(corsHandler);
-  if (metrics !== undefined) app.use(requestMetrics(metrics));
 
   app
     .route(ROUTES.health)

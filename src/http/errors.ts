@@ -4,7 +4,6 @@
  * Every non-2xx answer of the service has this shape.
  */
 import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
-import { annotateRequest, recordRequestError } from '../observability/tracing';
 import { groupingKey } from './grouping-key';
 
 import type { ErrorBody, ErrorKey } from './schemas';
@@ -107,10 +106,8 @@ export const errorHandler: ErrorRequestHandler = (error: unknown, req, res, next
     error: thrown,
     groupingKey: groupingKey({ status: httpError.status, key: httpError.key, error: thrown, route: routeTemplate(req.route) }),
   };
+  // The request lifecycle hands it to every sink: the access line's error.*, the span's
+  // error.grouping_key (and, for a 5xx, its exception event), the metrics' error key.
   res.locals.failure = failure;
-  // The same key on the trace: the request span's attribute (searchable in Jaeger) and, for
-  // a 5xx, the exception event.
-  annotateRequest({ 'error.grouping_key': failure.groupingKey });
-  if (failure.status >= 500) recordRequestError(failure.error, { 'error.grouping_key': failure.groupingKey });
   send(res, httpError);
 };

@@ -1,12 +1,15 @@
 /**
- * What a request's handlers leave on `res.locals` for the access line (and, later, metrics):
+ * What a request's handlers leave on `res.locals` for the request lifecycle's sinks:
  * typed once here by augmenting Express's `Locals`, so the writer (reco route, error handler,
  * access-log middleware) and the readers share one definition.
  */
-import type { TraceIds } from '../observability/tracing';
 import type { RequestFailure } from './errors';
 
-/** Filled in by the reco route; what the access line says about the recommendation. */
+/**
+ * Filled in by the reco route: what the access line (`reco.*`) and the server span (`reco.*`
+ * attributes) say about the recommendation. A new per-request fact (model version, A/B arm,
+ * profile id) is one line here, set by the handler that knows it; see request-lifecycle.ts.
+ */
 export interface RecoFields {
   model?: string;
   user_id?: number;
@@ -25,8 +28,6 @@ declare global {
       reco?: RecoFields;
       /** Set by the error handler for every 4xx/5xx. */
       failure?: RequestFailure;
-      /** Set by the tracing middleware (its server span), read by the access line. */
-      traceIds?: TraceIds;
     }
   }
 }

@@ -1,7 +1,7 @@
 /** GET /reco/{model_name}/{user_id}: the recommendation itself. */
 import type { Request, RequestHandler, Response } from 'express';
 import type { ModelLookup } from '../models/types';
-import { annotateRequest, requestStages } from '../observability/tracing';
+import { requestStages } from '../observability/tracing';
 import type { RecoFields } from './locals';
 import type { BearerCheck } from './auth';
 import type { AuthThrottle } from './auth-throttle';
@@ -30,8 +30,9 @@ export interface RecoRouteOptions {
 export function recoHandler({ models, k, isAuthorized, throttle }: RecoRouteOptions): RequestHandler<RecoParams> {
   return (req: Request<RecoParams>, res: Response) => {
     const { model_name: modelName, user_id: rawUserId } = req.params;
-    // Set before auth, so even a rejected request's access line says which model it asked
-    // for. The model name is client text: clipped like the path.
+    // The request's reco facts, written once: the lifecycle puts them on the access line and
+    // the server span (request-lifecycle.ts). Set before auth, so even a rejected request
+    // says which model it asked for. The model name is client text: clipped like the path.
     const reco: RecoFields = { model: modelName.slice(0, 128), k };
     res.locals.reco = reco;
     // A throttled address is refused before its key is checked, so it learns nothing. With
@@ -48,7 +49,6 @@ export function recoHandler({ models, k, isAuthorized, throttle }: RecoRouteOpti
     reco.user_id = userId;
     const model = models.get(modelName);
     if (model === undefined) throw errors.modelNotFound(modelName);
-    annotateRequest({ 'reco.model': modelName, 'reco.user_id': userId, 'reco.k': k });
     const result = model.recommend(userId, k, requestStages());
     reco.items_count = result.items.length;
     reco.cold_start = result.coldStart;

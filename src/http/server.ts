@@ -2,10 +2,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { RequestListener } from 'node:http';
-import { ACCESS_DATASET } from '../contracts';
-import { logEcsRecord, logLevelEnabled } from '../observability/logger';
-import { redactUrlDerived } from '../observability/redact';
-import { accessLevel, clientText } from './access-log';
+import { writeAccessLine } from './access-log';
 import type { ErrorBody } from './errors';
 import { groupingKey } from './grouping-key';
 
@@ -147,22 +144,35 @@ interface Rejected {
   errorMessage: string;
 }
 
+/**
+ * A rejected request through the same access-line sink as every other: an outcome with no
+ * duration (there was no request to time), failed with key http_exception.
+ */
 function writeRejectedLine(r: Rejected): void {
-  const level = accessLevel(r.status, false);
-  if (!logLevelEnabled(level)) return;
-  const path = clientText(r.path);
-  const method = r.method ?? '-';
-  const record: Record<string, unknown> = {
-    event: { dataset: ACCESS_DATASET, kind: 'event', category: ['web'], type: ['access'], outcome: 'failure', duration: 0 },
-    http: { request: { method }, response: { status_code: r.status } },
-    url: path === undefined ? undefined : { path },
-    client: { ip: r.ip },
-    user_agent: { original: clientText(r.userAgent) },
-    reco: { error_key: 'http_exception' },
+  const error = new Error(r.errorMessage);
+  error.name = r.errorType;
+  writeAccessLine({
+    method: r.method ?? '-',
+    path: r.path,
+    status: r.status,
+    startedAt: 0n,
+    durationNs: 0n,
+    aborted: false,
+    route: undefined,
+    reco: undefined,
     // Rejected before routing: grouped by status and parser error, like any unrouted 4xx.
-    error: { type: r.errorType, message: r.errorMessage, grouping_key: groupingKey({ status: r.status, key: 'http_exception', error: new Error(r.errorType), route: undefined }) },
-  };
-  logEcsRecord(level, `${method} ${path ?? '-'} ${r.status} (rejected by the HTTP parser: ${r.errorType})`, record, redactUrlDerived);
+    failure: {
+      status: r.status,
+      key: 'http_exception',
+      error,
+      groupingKey: groupingKey({ status: r.status, key: 'http_exception', error: new Error(r.errorType), route: undefined }),
+    },
+    trace: undefined,
+    sampledTraceId: undefined,
+    clientIp: r.ip,
+    userAgent: r.userAgent,
+    rejectedBy: r.errorType,
+  });
 }
 
 /** The port cannot be bound (in use, no permission, no such address). */

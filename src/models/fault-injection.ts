@@ -3,7 +3,7 @@
  * the configured number make the model throw, inside the model's own stage, so the failure
  * shows up in the access log, the error log and the trace exactly like a real bug would.
  */
-import type { Recommendation, Recommender } from './types';
+import type { ModelLookup, Recommendation, Recommender } from './types';
 import type { Stages } from './stages';
 
 export class InjectedFaultError extends Error {
@@ -23,5 +23,17 @@ export function withFaultInjection(model: Recommender, divisor: number): Recomme
       }
       return model.recommend(userId, k, stages);
     },
+  };
+}
+
+/** Every model of `models` with fault injection (FAULT_USER_DIVISOR; 0: the lookup itself). */
+export function withFaultInjectionAll(models: ModelLookup, divisor: number): ModelLookup {
+  if (divisor <= 0) return models;
+  return {
+    get: (name) => {
+      const model = models.get(name);
+      return model === undefined ? undefined : withFaultInjection(model, divisor);
+    },
+    names: () => models.names(),
   };
 }

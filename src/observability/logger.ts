@@ -101,9 +101,13 @@ export function logFilePath(log: Config['log']): string {
  * Opens the outputs. Throws LogDirError (from ./log-writer) when LOG_DIR cannot be written:
  * the service must stop before doing anything else.
  */
-export function configureLogger(config: Pick<Config, 'log' | 'serviceEnvironment'>): void {
+export function configureLogger(
+  config: Pick<Config, 'log' | 'serviceEnvironment'>,
+  { memory }: { memory?: (line: string) => void } = {},
+): void {
   serviceEnvironment = config.serviceEnvironment;
   configureLogWriter({
+    ...(memory === undefined ? {} : { memory }),
     file: config.log.fileEnabled
       ? { dir: config.log.dir, file: config.log.file, maxBytes: config.log.maxSizeBytes, maxFiles: config.log.maxFiles }
       : undefined,

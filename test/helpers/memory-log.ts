@@ -1,26 +1,27 @@
 /**
- * An in-memory winston transport for the in-process HTTP tests: the service's own log format
- * (ECS JSON, redaction, event.id), lines kept as parsed records. Tests wait for the line they
- * expect (the access line is written on the response's 'close', after the client has its
- * answer) on the transport's 'logged' event, never on a fixed sleep.
+ * The log writer's memory output for the in-process HTTP tests: the service's own logger
+ * (ECS JSON, redaction, event.id, the access line's fast path), writing every line to this
+ * object instead of a file or stdout. Tests wait for the line they expect (the access line is
+ * written on the response's 'close', after the client has its answer), never on a fixed sleep.
  */
-import winston from 'winston';
-// winston's own base class for transports (a dependency of winston, which re-exports it untyped).
-import TransportStream from 'winston-transport';
-import { ecsFormat } from '../../src/observability/logger';
+import { loadConfig } from '../../src/config';
+import { configureLogger } from '../../src/observability/logger';
 import type { LogRecord } from './service';
 
-const MESSAGE = Symbol.for('message');
-
-export class MemoryTransport extends TransportStream {
+export class MemoryLog {
   readonly records: LogRecord[] = [];
+  private readonly listeners = new Set<() => void>();
 
-  override log(info: Record<string | symbol, unknown>, callback: () => void): void {
-    // The formatted line, exactly what the file and stdout transports would write.
-    const line = info[MESSAGE];
-    this.records.push(JSON.parse(typeof line === 'string' ? line : JSON.stringify(info)) as LogRecord);
-    this.emit('logged', info);
-    callback();
+  /** Points the service's logger at this memory output only (no file, no stdout) at `level`. */
+  attach(level = 'info'): this {
+    const config = loadConfig({ LOG_FILE_ENABLED: 'false', LOG_STDOUT: 'false', LOG_LEVEL: level });
+    configureLogger(config, {
+      memory: (line) => {
+        this.records.push(JSON.parse(line) as LogRecord);
+        for (const listener of this.listeners) listener();
+      },
+    });
+    return this;
   }
 
   /** Resolves with the first record (already logged or still to come) that matches. */
@@ -32,19 +33,14 @@ export class MemoryTransport extends TransportStream {
         const record = this.records.find(match);
         if (record === undefined) return;
         clearTimeout(timer);
-        this.off('logged', onLogged);
+        this.listeners.delete(onLogged);
         resolveRecord(record);
       };
       const timer = setTimeout(() => {
-        this.off('logged', onLogged);
+        this.listeners.delete(onLogged);
         rejectRecord(new Error(`no matching log record after ${timeoutMs} ms (${this.records.length} records)`));
       }, timeoutMs);
-      this.on('logged', onLogged);
+      this.listeners.add(onLogged);
     });
   }
-}
-
-/** A logger with the service's format writing only to `transport`. */
-export function memoryLogger(transport: MemoryTransport, level = 'info'): winston.Logger {
-  return winston.createLogger({ level, format: ecsFormat, transports: [transport] });
 }

@@ -1,9 +1,9 @@
 /**
  * The HTTP contract of RecoServiceTemplate, checked in-process over real HTTP: the service's
  * own Express app (createApp) on a loopback port, with fake recommenders behind the real
- * model registry and the service's log format writing to an in-memory winston transport.
+ * model registry and the service's own logger writing to the log writer's memory output.
  * Status codes, bodies, headers, hostile inputs, and the access line each request leaves
- * behind. (The compiled service as a process: test/lifecycle.)
+ * behind. (The compiled service as a process: test/process.)
  */
 import assert from 'node:assert/strict';
 import type { Server } from 'node:http';
@@ -16,7 +16,7 @@ import { ModelRegistry } from '../../src/models/registry';
 import type { ModelLookup, Recommender } from '../../src/models/types';
 import { registerSecret } from '../../src/observability/redact';
 import { rawRequest } from '../helpers/http';
-import { MemoryTransport, memoryLogger } from '../helpers/memory-log';
+import { MemoryLog } from '../helpers/memory-log';
 import { accessRecords, field, type LogRecord } from '../helpers/service';
 
 const API_KEY = 'contract-test-key-5f2a9c';
@@ -67,14 +67,15 @@ function fakeModels(faultDivisor: number): ModelLookup {
 }
 
 describe('HTTP API contract', () => {
-  const log = new MemoryTransport();
+  const log = new MemoryLog();
   const service = { url: '' };
   let server: Server;
 
   before(async () => {
     // As main() does: the key is a secret the log redaction knows about.
     registerSecret(API_KEY);
-    const app = createApp({ models: fakeModels(666), apiKey: API_KEY, kRecs: K, logger: memoryLogger(log) });
+    log.attach();
+    const app = createApp({ models: fakeModels(666), apiKey: API_KEY, kRecs: K });
     server = await listen(app, 0, '127.0.0.1');
     service.url = serverUrl(server);
   });
@@ -234,7 +235,7 @@ describe('HTTP API contract', () => {
     await rawRequest(service.url, '/reco/knn/42', { headers: { ...AUTH, 'User-Agent': sentinel } });
     await rawRequest(service.url, '/reco/knn/abc', { headers: { ...AUTH, 'User-Agent': `${sentinel}-422` } });
     await rawRequest(service.url, `/reco/knn/${API_KEY}`, { headers: { ...AUTH, 'User-Agent': `${sentinel}-path-key` } });
-    // The access line is written on the response's 'close': wait for each one on the transport.
+    // The access line is written on the response's 'close': wait for each one in the memory output.
     const byAgent = (agent: string) => (r: LogRecord) => field(r, 'user_agent.original') === agent;
     const ok = await log.waitFor(byAgent(sentinel));
     const bad = await log.waitFor(byAgent(`${sentinel}-422`));

@@ -8,7 +8,6 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import type { Express } from 'express';
-import { createLogger } from 'winston';
 import { ROUTES } from '../../src/contracts';
 import { createApp, DEFAULT_HTTP_SETTINGS } from '../../src/http/app';
 import { buildOpenApiDocument, DOCS_PATH, OPENAPI_PATH, openApiPath } from '../../src/http/openapi';
@@ -28,7 +27,6 @@ function appFor(docsEnabled: boolean): Express {
     models: MODELS,
     apiKey: 'openapi-test-key-0123456789',
     kRecs: 10,
-    logger: createLogger({ silent: true }),
     http: { ...DEFAULT_HTTP_SETTINGS, docsEnabled },
   });
 }

@@ -5,7 +5,11 @@
  * its own bounded queue and its own asynchronous batch writer (output.ts), so a slow or broken
  * one (a full disk, a stalled pipe) never delays or stops the other.
  *
- * Guarantees (measured by test/lifecycle/logs-durability.test.ts; README "Logs"):
+ * A third, optional output is in memory (`memory`): each line handed synchronously to a
+ * function, so in-process tests see exactly what the file and stdout get, through the same
+ * writers and fast paths as production.
+ *
+ * Guarantees (measured by test/durability/logs-durability.test.ts; docs/log-guarantees.md):
  *  - memory: at most `maxQueuedBytes` of lines wait per output; beyond that lines are dropped
  *    and counted, and the counts are reported once per `reportIntervalMs` on stderr and as a
  *    log record (event.action `log-output-trouble`) through the outputs that still work;
@@ -26,6 +30,8 @@ export type { OutputStats };
 export interface LogWriterOptions {
   file?: { dir: string; file: string; maxBytes: number; maxFiles: number };
   stdout: boolean;
+  /** In-process tests: every line (without its newline), synchronously, as accepted. */
+  memory?: (line: string) => void;
   /** Per output. */
   maxQueuedBytes: number;
   reportIntervalMs: number;
@@ -47,6 +53,7 @@ const MAX_BATCH_BYTES = 1024 * 1024;
 const RETRY_MS = 1_000;
 
 let outputs: LogOutput[] = [];
+let memoryOutput: ((line: string) => void) | undefined;
 let fileTarget: FileTarget | undefined;
 let reportTimer: NodeJS.Timeout | undefined;
 let configured = false;
@@ -89,6 +96,7 @@ export function configureLogWriter(options: LogWriterOptions): void {
   if (options.stdout) next.push(new LogOutput(new FdTarget('stdout', 1), outputOptions));
   for (const old of outputs) old.end();
   outputs = next;
+  memoryOutput = options.memory;
   fileTarget = file;
   configured = true;
   ended = false;
@@ -107,11 +115,12 @@ export function writeLine(line: string): void {
     return;
   }
   for (let i = 0; i < outputs.length; i++) outputs[i]!.accept(withNewline);
+  if (memoryOutput !== undefined && !ended) memoryOutput(line);
 }
 
 /** Whether any output is configured (false: logging off, callers can skip building lines). */
 export function logWriterActive(): boolean {
-  return !configured || outputs.length > 0;
+  return !configured || outputs.length > 0 || memoryOutput !== undefined;
 }
 
 /** Counters per output, for reports and the metrics endpoint. */

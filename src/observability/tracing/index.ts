@@ -7,17 +7,17 @@
  * decision and two response headers (see http.ts): no context switch, no attributes, no
  * stage spans.
  */
-import { context, trace, TraceFlags, type Attributes } from '@opentelemetry/api';
+import { context, trace, TraceFlags } from '@opentelemetry/api';
 import type { TracingConfig } from '../../config';
 import type { StageName, StageSpan, Stages } from '../../models/stages';
 import { untracedStages } from '../../models/stages';
 import type { DiagSink } from './diag-logger';
-import { markFailed, requestTrace } from './spans';
+import { markFailed } from './spans';
 import type * as SdkModule from './sdk';
 import { tracingRuntime, type TracingRuntime } from './state';
 
 export type { DiagSink, DiagSinkLevel } from './diag-logger';
-export { requestTracing, tracedRoute } from './http';
+export { endServerSpan, epochHrTime, serverSpans, tracedRoute, type ServerSpan, type ServerSpans } from './http';
 
 export interface TraceIds {
   traceId: string;
@@ -132,24 +132,6 @@ export function requestStages(): Stages {
   // Stateless (spans hang off the active context), so one instance serves every request.
   if (stagesFor?.rt !== rt) stagesFor = { rt, stages: tracedStages(rt) };
   return stagesFor.stages;
-}
-
-/**
- * Mark the request's server span as failed: exception event (with extra event attributes,
- * e.g. error.grouping_key), ERROR status, `error.type`.
- */
-export function recordRequestError(error: unknown, eventAttributes?: Attributes): void {
-  if (tracingRuntime() === undefined) return;
-  const request = requestTrace();
-  if (request === undefined) return;
-  markFailed(request.span, error, eventAttributes);
-  request.errorTyped = true;
-}
-
-/** Annotate the request's server span (e.g. reco.model, reco.user_id). */
-export function annotateRequest(attributes: Record<string, string | number | boolean>): void {
-  if (tracingRuntime() === undefined) return;
-  requestTrace()?.span.setAttributes(attributes);
 }
 
 /** Flush and stop the SDK; resolves immediately when tracing is off, and in bounded time otherwise. */
