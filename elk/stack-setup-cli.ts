@@ -23,9 +23,9 @@ import { resolve } from 'node:path';
 import { parseCommandLine, runCli, UsageError } from '../src/cli/usage';
 import { PROJECT_ROOT } from '../src/paths';
 import { createElasticsearchClient, describeElasticsearchError, elasticsearchSettings } from './client';
-import { importSavedObjects, kibanaSettings, waitForKibana } from './kibana';
-import { DEFAULT_JAEGER_UI_URL } from './kibana-content';
-import { renderSavedObjectsNdjson } from './kibana-objects';
+import { importSavedObjects, kibanaSettings, waitForKibana } from './kibana/client';
+import { DEFAULT_JAEGER_UI_URL } from './kibana/content';
+import { renderSavedObjectsNdjson } from './kibana/objects';
 import { passwordProblem, securityEnabled, setupSecurity, type StackPasswords } from './security';
 import { setupElk, waitForElasticsearch } from './setup';
 

@@ -2,7 +2,7 @@
  * Indexes evaluation runs into Elasticsearch (`reco-experiments`, one document per model run,
  * id = the model run id so re-sending a run replaces it), after putting the index template
  * elk/index-templates/reco-experiments.json so the mapping is right even without elk:setup.
- * The Kibana objects over the index are in elk/kibana-experiments.ts.
+ * The Kibana objects over the index are in elk/kibana/experiments.ts.
  */
 import { join } from 'node:path';
 import type { Client } from '@elastic/elasticsearch';

@@ -99,7 +99,7 @@ export class ServiceMetrics {
     // Per-request families: fast accumulators (fast-metrics.ts), exposed through this registry.
     this.requestDuration = new FastHistogram(
       'http_server_request_duration_seconds',
-      'Duration of HTTP server requests, from the first middleware to the response being sent.',
+      'Duration of HTTP server requests, from their first middleware (the request lifecycle) to the response closing: the interval of the access line and the server span.',
       LATENCY_BUCKETS,
       this.registry,
     );

@@ -28,7 +28,7 @@ const CLIS: Cli[] = [
   { name: 'elk:setup', source: 'elk/setup-cli' },
   { name: 'stack-setup', source: 'elk/stack-setup-cli' },
   { name: 'logs', source: 'elk/logs-cli' },
-  { name: 'kibana:objects', source: 'elk/kibana-objects-cli' },
+  { name: 'kibana:objects', source: 'elk/kibana/objects-cli' },
   { name: 'load', source: 'loadtest/cli' },
   { name: 'profile', source: 'profiles/cli' },
   { name: 'profile:compare', source: 'profiles/compare-cli' },
@@ -122,7 +122,7 @@ describe('a failure that is not a usage error', () => {
   });
 
   it('kibana:objects --check on a missing file: exit 1, one line', async () => {
-    const result = await run('elk/kibana-objects-cli', ['--check', '--out', `${PROJECT_ROOT}/.cache/no-such-dir/saved-objects.ndjson`]);
+    const result = await run('elk/kibana/objects-cli', ['--check', '--out', `${PROJECT_ROOT}/.cache/no-such-dir/saved-objects.ndjson`]);
     assert.equal(result.code, 1, result.stderr);
     assert.match(result.stderr, /^kibana:objects: .* is out of date; run npm run kibana:objects\n$/);
   });

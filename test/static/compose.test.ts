@@ -19,12 +19,12 @@ import { describe, it, after } from 'node:test';
 import { parse as parseYaml } from 'yaml';
 import { stackPasswords } from '../../elk/stack-setup-cli';
 import { LOGS_INDEX } from '../../elk/client';
-import { buildSavedObjectsImportRequest, importSavedObjects, waitForKibana } from '../../elk/kibana';
-import { DASHBOARD_ID, DATA_VIEW_ID, SAVED_SEARCHES } from '../../elk/kibana-content';
-import { renderSavedObjectsNdjson } from '../../elk/kibana-objects';
-import { kqlFields, referencedFields } from '../../elk/kibana-references';
+import { buildSavedObjectsImportRequest, importSavedObjects, waitForKibana } from '../../elk/kibana/client';
+import { DASHBOARD_ID, DATA_VIEW_ID, SAVED_SEARCHES } from '../../elk/kibana/content';
+import { renderSavedObjectsNdjson } from '../../elk/kibana/objects';
+import { kqlFields, referencedFields } from '../../elk/kibana/references';
 import { FILEBEAT_USER, OTEL_USER, passwordProblem, TRACES_INDEX } from '../../elk/security';
-import { EXPERIMENT_PANELS, EXPERIMENTS_DASHBOARD_ID, EXPERIMENTS_DATA_VIEW_ID, EXPERIMENTS_SEARCH_ID, experimentsSavedObjects } from '../../elk/kibana-experiments';
+import { EXPERIMENT_PANELS, EXPERIMENTS_DASHBOARD_ID, EXPERIMENTS_DATA_VIEW_ID, EXPERIMENTS_SEARCH_ID, experimentsSavedObjects } from '../../elk/kibana/experiments';
 import { PROJECT_ROOT } from '../../src/paths';
 
 const path = (...parts: string[]): string => join(PROJECT_ROOT, ...parts);
@@ -318,7 +318,7 @@ describe('docker-compose.yml structure', () => {
     assert.match(runtime.text, /^CMD \["node", "dist\/src\/main\.js"\]$/m);
     // The tools target carries what the setup job reads and the load scenarios.
     const toolSources = dockerStage('tools').copies.flatMap((c) => c.sources);
-    for (const needed of ['elk/index-templates', 'elk/kibana', 'loadtest/scenarios.json', '/app/dist']) {
+    for (const needed of ['elk/index-templates', 'elk/kibana/client', 'loadtest/scenarios.json', '/app/dist']) {
       assert.ok(toolSources.includes(needed), `the tools target does not copy ${needed}`);
     }
   });
@@ -383,7 +383,7 @@ function templateFields(name = 'reco-logs'): Set<string> {
 
 describe('Kibana saved objects', () => {
   const committed = read('elk', 'kibana', 'saved-objects.ndjson');
-  // The model-quality objects over reco-experiments (elk/kibana-experiments.ts) are checked
+  // The model-quality objects over reco-experiments (elk/kibana/experiments.ts) are checked
   // in their own suite below; these tests are about the log objects.
   const experimentObjects = new Set(experimentsSavedObjects().map((o) => `${o.type}:${o.id}`));
   const objects = committed

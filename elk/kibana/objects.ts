@@ -11,9 +11,9 @@
  * API (see kibana.ts).
  */
 
-import { DASHBOARD, DEFAULT_JAEGER_UI_URL, SAVED_SEARCHES, DATA_VIEW_ID, dataViewSpec } from './kibana-content';
-import { experimentsSavedObjects } from './kibana-experiments';
-import { dashboardObject, dataViewObject, savedSearchObject, type SavedObject } from './kibana-wire';
+import { DASHBOARD, DEFAULT_JAEGER_UI_URL, SAVED_SEARCHES, DATA_VIEW_ID, dataViewSpec } from './content';
+import { experimentsSavedObjects } from './experiments';
+import { dashboardObject, dataViewObject, savedSearchObject, type SavedObject } from './wire';
 
 export interface KibanaObjectsOptions {
   /** Base URL of Jaeger's UI for the trace.id link (no trailing slash). */

@@ -5,8 +5,8 @@
  * top values) gives the per-group counts; `npm run errors` prints the full summary (count,
  * users, first/last seen, sample trace). Registered in kibana-objects.ts's SAVED_SEARCHES.
  */
-import { ACCESS_DATASET } from '../src/contracts';
-import type { SavedSearchSpec } from './kibana-wire';
+import { ACCESS_DATASET } from '../../src/contracts';
+import type { SavedSearchSpec } from './wire';
 
 export const ERROR_GROUPS_SEARCH: SavedSearchSpec = {
   id: 'recoscope-error-groups',

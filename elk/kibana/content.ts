@@ -5,8 +5,8 @@
  * renders elk/kibana/saved-objects.ndjson.
  */
 
-import { ACCESS_DATASET, LOGS_DATA_VIEW_PATTERN } from '../src/contracts';
-import { ERROR_GROUPS_SEARCH } from './kibana-error-groups';
+import { ACCESS_DATASET, LOGS_DATA_VIEW_PATTERN } from '../../src/contracts';
+import { ERROR_GROUPS_SEARCH } from './error-groups';
 import {
   byFilters,
   count,
@@ -19,7 +19,7 @@ import {
   type FieldFormat,
   type LensPanelSpec,
   type SavedSearchSpec,
-} from './kibana-wire';
+} from './wire';
 
 export const DATA_VIEW_ID = 'recoscope-reco-logs';
 export const DATA_VIEW_PATTERN = LOGS_DATA_VIEW_PATTERN;

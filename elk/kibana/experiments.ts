@@ -7,7 +7,7 @@
  * Kept apart from the log objects (kibana-objects.ts), which only appends these to its list;
  * kibana-wire.ts builds the Kibana 8.x export shapes from the content below.
  */
-import { EXPERIMENTS_INDEX } from '../src/contracts';
+import { EXPERIMENTS_INDEX } from '../../src/contracts';
 import {
   average,
   dashboardObject,
@@ -19,7 +19,7 @@ import {
   type LensPanelSpec,
   type SavedObject,
   type SearchPanelSpec,
-} from './kibana-wire';
+} from './wire';
 
 export const EXPERIMENTS_DATA_VIEW_ID = 'recoscope-reco-experiments';
 export const EXPERIMENTS_SEARCH_ID = 'recoscope-experiment-runs';

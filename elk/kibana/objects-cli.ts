@@ -8,9 +8,9 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
-import { parseCommandLine, runCli, UsageError } from '../src/cli/usage';
-import { PROJECT_ROOT } from '../src/paths';
-import { renderSavedObjectsNdjson } from './kibana-objects';
+import { parseCommandLine, runCli, UsageError } from '../../src/cli/usage';
+import { PROJECT_ROOT } from '../../src/paths';
+import { renderSavedObjectsNdjson } from './objects';
 
 const DEFAULT_OUT = resolve(PROJECT_ROOT, 'elk', 'kibana', 'saved-objects.ndjson');
 
