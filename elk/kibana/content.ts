@@ -1,6 +1,6 @@
 /**
  * recoscope's Kibana content: what people see in Kibana — the `reco-logs*` data view's field
- * formats, four saved searches and the overview dashboard's panels. Only the content lives
+ * formats, five saved searches and the overview dashboard's panels. Only the content lives
  * here; kibana-wire.ts turns it into Kibana's saved object format and kibana-objects.ts
  * renders elk/kibana/saved-objects.ndjson.
  */

@@ -1,5 +1,5 @@
 /**
- * The "Error groups" saved search (issue 16): every failed request's access line, grouped by
+ * The "Error groups" saved search: every failed request's access line, grouped by
  * `error.grouping_key` (sorted by it, so one group's lines sit together) with the columns an
  * on-call engineer reads first. In Discover, "Visualize" on error.grouping_key (or the field's
  * top values) gives the per-group counts; `npm run errors` prints the full summary (count,

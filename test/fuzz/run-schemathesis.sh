@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Fuzz the live service against its own OpenAPI document with schemathesis (PyPI, installed
-# by `stack/stack.sh install schemathesis` into a virtualenv under $STACK_CACHE_DIR).
+# by ./schemathesis.sh into a virtualenv under $STACK_CACHE_DIR).
 #
 # Starts the compiled service (dist/src/main.js; run `npm run build` first) twice on free
 # ports of 127.0.0.1, fetches /openapi.json from it, and runs `st run --checks all`
@@ -25,7 +25,11 @@ cd "$(dirname "$0")/../.."
 root="$PWD"
 
 export STACK_CACHE_DIR="${STACK_CACHE_DIR:-$root/.cache/stack}"
-bash stack/stack.sh install schemathesis
+# shellcheck source=../../stack/lib.sh
+source stack/lib.sh
+# shellcheck source=schemathesis.sh
+source test/fuzz/schemathesis.sh
+schemathesis_install
 st="$STACK_CACHE_DIR/venv-schemathesis/bin/st"
 py="$STACK_CACHE_DIR/venv-schemathesis/bin/python"
 "$st" --version

@@ -396,7 +396,8 @@ describe('Kibana saved objects', () => {
     assert.equal(committed, renderSavedObjectsNdjson(), 'elk/kibana/saved-objects.ndjson is out of date: run npm run kibana:objects');
   });
 
-  it('has the data view, the four saved searches and the dashboard', () => {
+  it('has the data view, the five saved searches (as the modules say) and the dashboard', () => {
+    assert.equal(SAVED_SEARCHES.length, 5, 'elk/kibana/content.ts and objects.ts say five saved searches');
     const ids = objects.map((o) => `${o.type}:${o.id}`);
     assert.deepEqual(ids, [
       `index-pattern:${DATA_VIEW_ID}`,

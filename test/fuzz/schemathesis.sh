@@ -1,9 +1,8 @@
 # shellcheck shell=bash
-# schemathesis (the OpenAPI fuzzer, from PyPI) for stack/stack.sh: install only — it is a
-# command, not a server, so start/stop/reset do nothing. Installed into a virtualenv under
-# the stack cache so a second CI run reuses it. Sourced after lib.sh; defines
-# schemathesis_install, schemathesis_start, schemathesis_stop, schemathesis_status,
-# schemathesis_version and schemathesis_bin (the `st` executable, for test/fuzz/).
+# schemathesis (the OpenAPI fuzzer, from PyPI) for run-schemathesis.sh beside it: a test
+# tool, not a part of the stack. Installed into a virtualenv under the stack cache so a second
+# CI run reuses it. Sourced after stack/lib.sh (log, venv_install); defines
+# schemathesis_install, schemathesis_version and schemathesis_bin (the `st` executable).
 #
 # Environment (all optional):
 #   SCHEMATHESIS_PYTHON   the python3 used to create the virtualenv (default python3)
@@ -31,10 +30,3 @@ schemathesis_install() {
   log "schemathesis: $("$(schemathesis_bin)" --version)"
 }
 
-# A command, not a service: nothing to start or stop.
-schemathesis_start() { schemathesis_install; }
-schemathesis_stop() { :; }
-schemathesis_status() {
-  if [ -x "$(schemathesis_bin)" ]; then log "schemathesis: installed ($("$(schemathesis_bin)" --version 2>/dev/null))"
-  else log "schemathesis: not installed"; return 1; fi
-}
