@@ -1,10 +1,12 @@
 /**
  * Every setting of the service, read from the environment once at start-up and validated,
  * so a bad value stops the process with one clear line instead of failing mid-request.
- * The README's configuration table documents exactly these variables.
+ * docs/configuration.md's table documents exactly these variables (test/static/docs.test.ts
+ * compares it with SERVICE_ENV_VARIABLES and DEFAULT_CONFIG).
  */
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { PACKAGE } from './paths';
 
 const booleanFromEnv = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'expected true or false' })
@@ -115,7 +117,7 @@ const otelShape = {
       message: 'expected always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off or parentbased_traceidratio',
     })
     .default('parentbased_always_on'),
-  OTEL_TRACES_SAMPLER_ARG: z.coerce.number({ message: 'expected a number' }).min(0, 'must be in [0, 1]').max(1, 'must be in [0, 1]').optional(),
+  OTEL_TRACES_SAMPLER_ARG: plainNumber(PLAIN_DECIMAL, 'number').pipe(z.number().min(0, 'must be in [0, 1]').max(1, 'must be in [0, 1]')).optional(),
   OTEL_BSP_SCHEDULE_DELAY: int(0, 3_600_000).default(5_000),
   OTEL_BSP_EXPORT_TIMEOUT: int(1, 600_000).default(30_000),
   OTEL_BSP_MAX_QUEUE_SIZE: int(1, 1_000_000).default(2_048),
@@ -128,6 +130,8 @@ const otelShape = {
     .default('warn'),
   OTEL_DIAG_LOG_INTERVAL_MS: int(0, 86_400_000).default(30_000),
   OTEL_SHUTDOWN_TIMEOUT_MS: int(1, 600_000).default(5_000),
+  // Not an OTEL_* name, but the tracing preload (register.ts) needs it for the resource too.
+  SERVICE_ENVIRONMENT: z.string().trim().min(1).default('development'),
 };
 
 const envSchema = z.object({
@@ -146,8 +150,6 @@ const envSchema = z.object({
   LOG_STDOUT: booleanFromEnv.default(true),
   LOG_MAX_SIZE_MB: positiveNumber.default(100),
   LOG_MAX_FILES: int(1, 1000).default(5),
-
-  SERVICE_ENVIRONMENT: z.string().min(1).default('development'),
 
   DATASET: z.string().min(1).default('synthetic'),
   DATASET_SKIP_MALFORMED: booleanFromEnv.default(false),
@@ -196,7 +198,10 @@ export interface TracingConfig {
   tracesUrl: string | undefined;
   protocol: 'http/protobuf' | 'http/json';
   exportTimeoutMs: number;
-  serviceName: string | undefined;
+  /** OTEL_SERVICE_NAME, else the package name: `service.name` of logs and traces. */
+  serviceName: string;
+  /** SERVICE_ENVIRONMENT: `service.environment` of logs, `deployment.environment` of traces. */
+  serviceEnvironment: string;
   sampler: SamplerName;
   /** The ratio of the traceidratio samplers (default 1). */
   samplerRatio: number;
@@ -240,6 +245,7 @@ export interface Config {
     reportIntervalMs: number;
   };
   serviceEnvironment: string;
+  serviceName: string;
   dataset: DatasetConfig;
   artifactsDir: string;
   models: ModelParams;
@@ -300,7 +306,8 @@ function tracingConfig(e: OtelEnv): TracingConfig {
     tracesUrl: url,
     protocol: e.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? e.OTEL_EXPORTER_OTLP_PROTOCOL ?? 'http/protobuf',
     exportTimeoutMs: e.OTEL_EXPORTER_OTLP_TIMEOUT,
-    serviceName: e.OTEL_SERVICE_NAME,
+    serviceName: e.OTEL_SERVICE_NAME ?? PACKAGE.name,
+    serviceEnvironment: e.SERVICE_ENVIRONMENT,
     sampler: e.OTEL_TRACES_SAMPLER,
     samplerRatio: e.OTEL_TRACES_SAMPLER_ARG ?? 1,
     batch: {
@@ -349,6 +356,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       reportIntervalMs: e.LOG_REPORT_INTERVAL_MS,
     },
     serviceEnvironment: e.SERVICE_ENVIRONMENT,
+    serviceName: e.OTEL_SERVICE_NAME ?? PACKAGE.name,
     dataset: {
       source: e.DATASET,
       skipMalformed: e.DATASET_SKIP_MALFORMED,
@@ -382,3 +390,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     metricsPort: e.METRICS_PORT,
   };
 }
+
+/** Every environment variable the service reads (the schema's keys). */
+export const SERVICE_ENV_VARIABLES: readonly string[] = Object.keys(envSchema.shape);
+
+/** The configuration with no variable set: the one place defaults come from. */
+export const DEFAULT_CONFIG: Config = loadConfig({});
+
+/** DEFAULT_CONFIG's HTTP settings, docs off: a bare createApp is not a development server. */
+export const DEFAULT_HTTP_SETTINGS: HttpSettings = { ...DEFAULT_CONFIG.http, docsEnabled: false };

@@ -1,6 +1,6 @@
 /** The Express application: routes, auth, access log and the error contract. */
 import express, { type Express } from 'express';
-import type { HttpSettings } from '../config';
+import { DEFAULT_HTTP_SETTINGS, type HttpSettings } from '../config';
 import { ROUTES } from '../contracts';
 import type { ModelLookup } from '../models/types';
 import { logger } from '../observability/logger';
@@ -15,7 +15,6 @@ import { recoHandler } from './reco-route';
 import type { ServiceMetrics } from '../observability/metrics';
 import { requestLifecycle } from './request-lifecycle';
 import { cors, noStore, securityHeaders } from './security';
-import { DEFAULT_TIMEOUTS } from './server';
 
 export interface AppOptions {
   models: ModelLookup;
@@ -28,15 +27,7 @@ export interface AppOptions {
 }
 
 
-/** The defaults of config.ts (docs off here: a bare createApp is not a development server). */
-export const DEFAULT_HTTP_SETTINGS: HttpSettings = {
-  docsEnabled: false,
-  corsOrigins: [],
-  trustProxy: false,
-  authFailureLimit: 20,
-  authFailureWindowMs: 60_000,
-  ...DEFAULT_TIMEOUTS,
-};
+export { DEFAULT_HTTP_SETTINGS };
 
 export function createApp({ models, apiKey, kRecs, metrics, http = DEFAULT_HTTP_SETTINGS }: AppOptions): Express {
   const app = express();

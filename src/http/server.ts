@@ -2,6 +2,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { RequestListener } from 'node:http';
+import { DEFAULT_CONFIG } from '../config';
 import { writeAccessLine } from './access-log';
 import type { ErrorBody } from './errors';
 import { groupingKey } from './grouping-key';
@@ -15,7 +16,12 @@ export interface ServerTimeouts {
   keepAliveTimeoutMs: number;
 }
 
-export const DEFAULT_TIMEOUTS: ServerTimeouts = { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5_000 };
+/** The configuration's defaults (src/config.ts), for callers that pass none. */
+export const DEFAULT_TIMEOUTS: ServerTimeouts = {
+  headersTimeoutMs: DEFAULT_CONFIG.http.headersTimeoutMs,
+  requestTimeoutMs: DEFAULT_CONFIG.http.requestTimeoutMs,
+  keepAliveTimeoutMs: DEFAULT_CONFIG.http.keepAliveTimeoutMs,
+};
 
 export async function listen(
   handler: RequestListener,

@@ -17,11 +17,11 @@ import { join, resolve } from 'node:path';
 import winston from 'winston';
 import TransportStream from 'winston-transport';
 import { ecsFields, ecsStringify } from '@elastic/ecs-winston-format';
-import type { Config } from '../config';
+import { DEFAULT_CONFIG, type Config } from '../config';
 import { APP_DATASET } from '../contracts';
 import { configureLogWriter, flushLogWriter, logWriterActive, writeLine } from './log-writer';
 import { redactDeep, redactString, type Redactor } from './redact';
-import { SERVICE_NAME, SERVICE_VERSION } from './service-info';
+import { SERVICE_VERSION } from './service-info';
 import { activeTraceIds } from './tracing';
 
 
@@ -33,7 +33,9 @@ interface EventFields {
 
 const MESSAGE = Symbol.for('message');
 
-let serviceEnvironment = 'development';
+// Until configureLogger: the configuration's defaults (a CLI's or a failed start-up's lines).
+let serviceEnvironment = DEFAULT_CONFIG.serviceEnvironment;
+let serviceName = DEFAULT_CONFIG.serviceName;
 
 /**
  * Adds service.*, event.id / event.dataset and trace correlation before the ECS conversion.
@@ -41,7 +43,7 @@ let serviceEnvironment = 'development';
  * also add a dotted `event.dataset` key that clashes with our nested `event.dataset`.
  */
 const recoscopeFields = winston.format((info) => {
-  info.service = { name: SERVICE_NAME, version: SERVICE_VERSION, environment: serviceEnvironment };
+  info.service = { name: serviceName, version: SERVICE_VERSION, environment: serviceEnvironment };
   const event = ((info.event as EventFields | undefined) ??= {});
   event.id ??= randomUUID();
   event.dataset ??= APP_DATASET;
@@ -102,10 +104,11 @@ export function logFilePath(log: Config['log']): string {
  * the service must stop before doing anything else.
  */
 export function configureLogger(
-  config: Pick<Config, 'log' | 'serviceEnvironment'>,
+  config: Pick<Config, 'log' | 'serviceEnvironment' | 'serviceName'>,
   { memory }: { memory?: (line: string) => void } = {},
 ): void {
   serviceEnvironment = config.serviceEnvironment;
+  serviceName = config.serviceName;
   configureLogWriter({
     ...(memory === undefined ? {} : { memory }),
     file: config.log.fileEnabled
@@ -152,7 +155,7 @@ export function logEcsRecord(level: string, message: string, record: Record<stri
       doc.span = { id: ids.spanId };
     }
   }
-  doc.service = { name: SERVICE_NAME, version: SERVICE_VERSION, environment: serviceEnvironment };
+  doc.service = { name: serviceName, version: SERVICE_VERSION, environment: serviceEnvironment };
   doc['ecs.version'] = ECS_VERSION;
   redactDeep(doc, 0, redact);
   writeLine(JSON.stringify(doc));

@@ -31,7 +31,7 @@ import { defaultResource, resourceFromAttributes } from '@opentelemetry/resource
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
 import type { TracingConfig } from '../../config';
-import { SERVICE_NAME, SERVICE_VERSION } from '../service-info';
+import { SERVICE_VERSION } from '../service-info';
 import { rateLimitedDiagLogger, type DiagSink } from './diag-logger';
 import { setTracingRuntime } from './state';
 
@@ -96,12 +96,12 @@ async function withTimeout(work: Promise<void>, ms: number): Promise<void> {
 
 export function startSdk(config: TracingConfig, sink: DiagSink): void {
   const diagLogger = rateLimitedDiagLogger(sink, config.diagLogIntervalMs);
-  const environment = process.env.SERVICE_ENVIRONMENT?.trim() || 'development';
+  const environment = config.serviceEnvironment;
 
   const sdk = new NodeSDK({
     resource: defaultResource().merge(
       resourceFromAttributes({
-        [ATTR_SERVICE_NAME]: config.serviceName ?? SERVICE_NAME,
+        [ATTR_SERVICE_NAME]: config.serviceName,
         [ATTR_SERVICE_VERSION]: SERVICE_VERSION,
         // Current semconv name, and the older one that Jaeger, Kibana and the collector's
         // ECS mapping (→ service.environment) still read.
