@@ -394,6 +394,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 /** Every environment variable the service reads (the schema's keys). */
 export const SERVICE_ENV_VARIABLES: readonly string[] = Object.keys(envSchema.shape);
 
+/** Each variable's value when unset, as the schema parses it (undefined: no default). */
+export const ENV_DEFAULTS: Readonly<Record<string, unknown>> = envSchema.parse({});
+
 /** The configuration with no variable set: the one place defaults come from. */
 export const DEFAULT_CONFIG: Config = loadConfig({});
 
