@@ -148,6 +148,7 @@ const envSchema = z.object({
     .default('recoscope.ndjson'),
   LOG_FILE_ENABLED: booleanFromEnv.default(true),
   LOG_STDOUT: booleanFromEnv.default(true),
+  LOG_FORMAT: z.enum(['auto', 'json', 'pretty'], { message: 'expected auto, json or pretty' }).default('auto'),
   LOG_MAX_SIZE_MB: positiveNumber.default(100),
   LOG_MAX_FILES: int(1, 1000).default(5),
 
@@ -237,6 +238,8 @@ export interface Config {
     file: string;
     fileEnabled: boolean;
     stdout: boolean;
+    /** stdout only (the file is always ECS JSON): `auto` = human-readable on a terminal. */
+    format: Env['LOG_FORMAT'];
     maxSizeBytes: number;
     maxFiles: number;
     /** Per output (file, stdout): what may wait in memory before lines are dropped (counted). */
@@ -350,6 +353,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       file: e.LOG_FILE,
       fileEnabled: e.LOG_FILE_ENABLED,
       stdout: e.LOG_STDOUT,
+      format: e.LOG_FORMAT,
       maxSizeBytes: Math.round(e.LOG_MAX_SIZE_MB * 1024 * 1024),
       maxFiles: e.LOG_MAX_FILES,
       bufferBytes: Math.round(e.LOG_BUFFER_MAX_MB * 1024 * 1024),

@@ -20,6 +20,7 @@ import { ecsFields, ecsStringify } from '@elastic/ecs-winston-format';
 import { DEFAULT_CONFIG, type Config } from '../config';
 import { APP_DATASET } from '../contracts';
 import { configureLogWriter, flushLogWriter, logWriterActive, writeLine } from './log-writer';
+import { prettyLine } from './log-writer/pretty';
 import { redactDeep, redactString, type Redactor } from './redact';
 import { SERVICE_VERSION } from './service-info';
 import { activeTraceIds } from './tracing';
@@ -115,6 +116,7 @@ export function configureLogger(
       ? { dir: config.log.dir, file: config.log.file, maxBytes: config.log.maxSizeBytes, maxFiles: config.log.maxFiles }
       : undefined,
     stdout: config.log.stdout,
+    ...(stdoutPretty(config.log.format) ? { stdoutFormat: (line: string) => prettyLine(line, stdoutColours) } : {}),
     maxQueuedBytes: config.log.bufferBytes,
     reportIntervalMs: config.log.reportIntervalMs,
     report: (message, details) => logger.warn(message, { event: { action: 'log-output-trouble' }, recoscope: { log_output: details } }),
@@ -127,6 +129,14 @@ export function configureLogger(
     silent: !logWriterActive(),
   });
 }
+
+/** LOG_FORMAT: `auto` is human-readable lines on a terminal, ECS JSON anywhere else. */
+function stdoutPretty(format: Config['log']['format']): boolean {
+  return format === 'pretty' || (format === 'auto' && process.stdout.isTTY === true);
+}
+
+// Node's own answer (it honours NO_COLOR, FORCE_COLOR and the terminal's capabilities).
+const stdoutColours = process.stdout.isTTY === true && process.stdout.hasColors();
 
 /** Whether a record of this level would be written at all. */
 export function logLevelEnabled(level: string): boolean {

@@ -30,6 +30,8 @@ export type { OutputStats };
 export interface LogWriterOptions {
   file?: { dir: string; file: string; maxBytes: number; maxFiles: number };
   stdout: boolean;
+  /** Rewrites each stdout line (human-readable lines for a terminal); the file always gets the line as is. */
+  stdoutFormat?: (line: string) => string;
   /** In-process tests: every line (without its newline), synchronously, as accepted. */
   memory?: (line: string) => void;
   /** Per output. */
@@ -54,6 +56,8 @@ const RETRY_MS = 1_000;
 
 let outputs: LogOutput[] = [];
 let memoryOutput: ((line: string) => void) | undefined;
+let stdoutOutput: LogOutput | undefined;
+let stdoutFormat: ((line: string) => string) | undefined;
 let fileTarget: FileTarget | undefined;
 let reportTimer: NodeJS.Timeout | undefined;
 let configured = false;
@@ -93,10 +97,13 @@ export function configureLogWriter(options: LogWriterOptions): void {
     holder.output = fileOutput;
     next.push(fileOutput);
   }
-  if (options.stdout) next.push(new LogOutput(new FdTarget('stdout', 1), outputOptions));
+  const stdout = options.stdout ? new LogOutput(new FdTarget('stdout', 1), outputOptions) : undefined;
+  if (stdout !== undefined) next.push(stdout);
   for (const old of outputs) old.end();
   outputs = next;
   memoryOutput = options.memory;
+  stdoutOutput = stdout;
+  stdoutFormat = options.stdoutFormat;
   fileTarget = file;
   configured = true;
   ended = false;
@@ -114,7 +121,10 @@ export function writeLine(line: string): void {
     writeStdoutSync(withNewline);
     return;
   }
-  for (let i = 0; i < outputs.length; i++) outputs[i]!.accept(withNewline);
+  for (let i = 0; i < outputs.length; i++) {
+    const output = outputs[i]!;
+    output.accept(stdoutFormat !== undefined && output === stdoutOutput ? `${stdoutFormat(line)}\n` : withNewline);
+  }
   if (memoryOutput !== undefined && !ended) memoryOutput(line);
 }
 
