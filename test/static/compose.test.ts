@@ -318,7 +318,7 @@ describe('docker-compose.yml structure', () => {
     assert.match(runtime.text, /^CMD \["node", "dist\/src\/main\.js"\]$/m);
     // The tools target carries what the setup job reads and the load scenarios.
     const toolSources = dockerStage('tools').copies.flatMap((c) => c.sources);
-    for (const needed of ['elk/index-templates', 'elk/kibana/client', 'loadtest/scenarios.json', '/app/dist']) {
+    for (const needed of ['elk/index-templates', 'elk/kibana', 'loadtest/scenarios.json', '/app/dist']) {
       assert.ok(toolSources.includes(needed), `the tools target does not copy ${needed}`);
     }
   });
