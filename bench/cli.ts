@@ -3,7 +3,8 @@
  * measured in one run on one machine. See bench/README.md for the method.
  *
  * Servers run pinned to CPU 0, this process (the load generator) and the collector to CPU 1.
- * Prints one table, writes bench/results.json and bench/results.md, exits 1 when any row
+ * Prints one table, writes bench/results.json, bench/results.md and the generated section of
+ * docs/performance.md (bench/docs-section.ts), exits 1 when any row
  * had errors or non-2xx responses (a failed measurement) and 2 on bad arguments.
  */
 import { randomBytes } from 'node:crypto';
@@ -39,6 +40,7 @@ import { median } from './stats';
 import { evaluateTargets, summarise, type RawRow, type Route, type RowResult, type Sample, type TargetSpec } from './summary';
 import { measureTargets, type LiveTarget } from './throughput';
 import { scenarioPaths } from './paths';
+import { writePerformanceSection } from './docs-section';
 
 export const SERVER_CPU = 0;
 export const LOADGEN_CPU = 1;
@@ -453,9 +455,11 @@ function writeReport(report: BenchReport, outDir: string, startedAt: number): vo
   const elapsed = (performance.now() - startedAt) / 1000;
   mkdirSync(outDir, { recursive: true });
   writeFileSync(join(outDir, 'results.json'), `${JSON.stringify({ kind: 'recoscope-bench', version: 2, elapsedSeconds: elapsed, ...report }, null, 2)}\n`);
-  writeFileSync(join(outDir, 'results.md'), renderMarkdown(report));
+  const markdown = renderMarkdown(report);
+  writeFileSync(join(outDir, 'results.md'), markdown);
+  const docs = writePerformanceSection(markdown);
   process.stdout.write(`${renderText(report)}\n`);
-  progress(`done in ${elapsed.toFixed(0)} s; wrote ${join(outDir, 'results.json')} and results.md`);
+  progress(`done in ${elapsed.toFixed(0)} s; wrote ${join(outDir, 'results.json')}, results.md${docs ? ' and the generated section of docs/performance.md' : ''}`);
 }
 
 async function main(): Promise<number> {
