@@ -7,7 +7,7 @@
  *
  * The address is Express's `req.ip`: the TCP peer unless TRUST_PROXY names the proxies in
  * front. Behind a proxy without TRUST_PROXY every client shares the proxy's address, so one
- * guesser throttles everyone: set TRUST_PROXY there (README "Behind a proxy").
+ * guesser throttles everyone: set TRUST_PROXY there (docs/security.md "Behind a proxy").
  *
  * Memory is bounded: at most `maxAddresses` entries, the oldest evicted first, and expired
  * windows are dropped as they are met.

@@ -12,7 +12,7 @@
  *   4. the exemplars on the latency histogram point to traces that exist in Jaeger, with the
  *      route and status of the bucket series they sit on.
  *
- * The steps print what a person would see (README "Following an incident" shows the same).
+ * The steps print what a person would see (docs/incident-walk.md shows the same).
  * No timing is asserted: waits are bounded only so a broken run ends.
  */
 import assert from 'node:assert/strict';

@@ -119,7 +119,7 @@ export interface JaegerRequestTree {
 }
 
 /**
- * The request's span tree as README "Traces" draws it, or a thrown description of how the
+ * The request's span tree as docs/traces.md draws it, or a thrown description of how the
  * trace differs: one root server span `GET /reco/:model_name/:user_id` → one express
  * `request handler - …` span → the reco.* stage spans, and nothing else.
  */

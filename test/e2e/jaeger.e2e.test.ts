@@ -3,7 +3,7 @@
  * (otel-collector/config.local.yaml, otlp_grpc/jaeger exporter) → a real Jaeger v2 built from
  * the Go module proxy (stack/jaeger.sh), while a real Filebeat ships the access log to a real
  * Elasticsearch. A traced request's trace is read back from Jaeger's query API with the span
- * tree README "Traces" describes; the trace.id of its access-log document in Elasticsearch
+ * tree docs/traces.md describes; the trace.id of its access-log document in Elasticsearch
  * resolves in Jaeger; the Kibana data view's trace.id link has the URL format used here.
  *
  * No timing is asserted: waits are bounded only so a broken run ends.
@@ -93,7 +93,7 @@ describe('jaeger: service → collector → Jaeger, and from a log line to its t
     assert.equal(responses.get('fault')?.status, 500);
   });
 
-  it('a traced request comes back from /api/traces/{id} with the span tree of README "Traces"', () => {
+  it('a traced request comes back from /api/traces/{id} with the span tree of docs/traces.md', () => {
     const knn = traces.get('knn')!;
     const tree = requestTree(knn, ROUTES.reco);
     assert.equal(knn.processes[tree.server.processID]?.serviceName, 'recoscope');

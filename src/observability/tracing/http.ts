@@ -1,7 +1,7 @@
 /**
  * The request's server span and route span, started by our own Express middleware instead
  * of the generic http and Express instrumentations (which patch every layer and build
- * dozens of attributes per request; see README "Traces" for the measured difference).
+ * dozens of attributes per request; see docs/traces.md for the measured difference).
  *
  * Per request, with tracing on (started and ended by the request lifecycle,
  * src/http/request-lifecycle.ts, from its own two clock readings):
