@@ -60,16 +60,21 @@ export interface ServerSpanOutcome {
 }
 
 /**
- * Offset from `process.hrtime.bigint()` to Unix time in ns, read once: spans get their start
- * and end from the lifecycle's own two clock readings, so the span's duration is exactly the
- * access line's and the histogram's.
+ * `process.hrtime.bigint()` and Unix time read together once: spans get their start and end
+ * from the lifecycle's own two clock readings, so the span's duration is exactly the access
+ * line's and the histogram's. Per reading: one BigInt subtraction, then plain numbers (exact
+ * to the nanosecond for 2^53 ns, 104 days of uptime; to the microsecond long after).
  */
-const EPOCH_OFFSET_NS = BigInt(Math.round((performance.timeOrigin + performance.now()) * 1e6)) - process.hrtime.bigint();
+const HR_BASE = process.hrtime.bigint();
+const EPOCH_BASE_MS = performance.timeOrigin + performance.now();
+const EPOCH_BASE_S = Math.floor(EPOCH_BASE_MS / 1000);
+const EPOCH_BASE_NS = Math.round((EPOCH_BASE_MS - EPOCH_BASE_S * 1000) * 1e6);
 
 /** A `process.hrtime.bigint()` reading as OpenTelemetry's [seconds, nanoseconds] since the epoch. */
 export function epochHrTime(hrtimeNs: bigint): HrTime {
-  const ns = hrtimeNs + EPOCH_OFFSET_NS;
-  return [Number(ns / 1_000_000_000n), Number(ns % 1_000_000_000n)];
+  const ns = Number(hrtimeNs - HR_BASE) + EPOCH_BASE_NS;
+  const s = Math.floor(ns / 1e9);
+  return [EPOCH_BASE_S + s, ns - s * 1e9];
 }
 
 export interface ServerSpans {
