@@ -216,7 +216,7 @@ describe('traces: span trees on a real collector', () => {
     assert.equal(tree.server.status.code, STATUS_ERROR);
     assert.equal(tree.server.attributes['http.response.status_code'], 500);
     const serverException = tree.server.events.find((e) => e.name === 'exception');
-    assert.ok(serverException, 'exception event on the server span (recordRequestError)');
+    assert.ok(serverException, 'exception event on the server span (endServerSpan)');
     assert.equal(serverException.attributes['exception.type'], 'InjectedFaultError');
     assert.equal(tree.server.attributes['error.type'], 'InjectedFaultError', 'semconv error.type on the failed server span');
     assert.equal(tree.route.status.code, STATUS_ERROR, 'the route span failed too');
