@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { rawRequest, type RawResponse } from '../helpers/http';
+import { sleep, waitUntil } from '../helpers/wait';
 import { accessRecords, field, readLogFile, startService, type LogRecord, type RunningService } from '../helpers/service';
 import { freePort } from './stack';
 import {
@@ -242,12 +243,15 @@ describe('traces: span trees on a real collector', () => {
       const traceId = traceIdOf(res);
       const { server } = treeOf(spans, traceId);
       // Bounded wait for Filebeat → Elasticsearch (+ refresh); not a timing assertion.
-      const deadline = Date.now() + 90_000;
-      let docs = await shipping.accessDocs(traceId);
-      while (docs.length === 0 && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 500));
-        docs = await shipping.accessDocs(traceId);
-      }
+      const docs = await waitUntil(
+        async () => {
+          const found = await shipping.accessDocs(traceId);
+          return found.length > 0 && found;
+        },
+        `${name}: its access document in Elasticsearch`,
+        90_000,
+        500,
+      ).catch(() => []);
       assert.equal(docs.length, 1, `${name}: one access document with trace.id ${traceId} in ${shipping.index}`);
       const doc = docs[0]!;
       assert.equal(field(doc, 'trace.id'), traceId);
@@ -328,7 +332,7 @@ describe('traces: collector down', () => {
       const res = await rawRequest(service.url, `/reco/${i % 2 === 0 ? 'popular' : 'knn'}/${(i % 50) + 1}`, { headers: AUTH });
       if (res.status === 200) ok++;
       // Spread the requests over several export attempts.
-      await new Promise((r) => setTimeout(r, 25));
+      await sleep(25);
     }
     assert.equal(ok, N, 'all requests answered 200');
 

@@ -4,6 +4,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { PROJECT_ROOT, compiled } from '../../src/paths';
+import { sleep } from './wait';
 
 export const LOAD_CLI = compiled('loadtest/cli');
 export const PROFILE_CLI = compiled('profiles/cli');
@@ -80,7 +81,7 @@ export async function orphansOf(marker: string, waitMs = 3_000): Promise<string[
   const deadline = Date.now() + waitMs;
   let found = processesMentioning(marker);
   while (found.length > 0 && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
     found = processesMentioning(marker);
   }
   return found;
