@@ -220,6 +220,42 @@ describe('docker compose up (podman, stand-in images)', { timeout: 90 * MINUTE }
     );
   });
 
+  it("every line of the service's log files is in Elasticsearch; Filebeat dropped nothing", async () => {
+    const es = `http://127.0.0.1:${ports.es}`;
+    // Read inside the container: the files in the named volume, as Filebeat sees them.
+    const text = await compose(['exec', '-T', 'reco', 'sh', '-c', 'cat /var/log/recoscope/*.ndjson']);
+    const fileIds = text
+      .split('\n')
+      .filter((line) => line.trim() !== '')
+      .map((line) => String((JSON.parse(line) as { event?: { id?: string } }).event?.id));
+    const inEs = async (): Promise<Set<string>> => {
+      await fetch(`${es}/reco-logs/_refresh`, { method: 'POST' });
+      const res = await fetch(`${es}/reco-logs/_search`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: { terms: { 'event.id': fileIds } }, size: fileIds.length + 10, _source: ['event.id'] }),
+      });
+      const hits = ((await res.json()) as { hits: { hits: { _source: { event?: { id?: string } } }[] } }).hits.hits;
+      return new Set(hits.map((h) => String(h._source.event?.id)));
+    };
+    const found = await waitFor(
+      async () => {
+        const ids = await inEs();
+        return fileIds.every((id) => ids.has(id)) ? ids : undefined;
+      },
+      2 * MINUTE,
+      `all ${fileIds.length} log lines in Elasticsearch`,
+      1000,
+    ).catch(async (error: unknown) => {
+      const ids = await inEs();
+      const lost = text.split('\n').filter((line) => line !== '' && !ids.has(String((JSON.parse(line) as { event?: { id?: string } }).event?.id)));
+      throw new Error(`${String(error)}\nnot in Elasticsearch:\n${lost.join('\n').slice(0, 4000)}`);
+    });
+    console.log(`# service log lines ${fileIds.length}, in Elasticsearch ${found.size}, missing ${fileIds.filter((id) => !found.has(id)).length}`);
+    const filebeatLog = await compose(['logs', 'filebeat']);
+    assert.doesNotMatch(filebeatLog, /Cannot index event/);
+  });
+
   it('every request trace is in Jaeger, through the collector container', async () => {
     const jaeger = `http://127.0.0.1:${ports.jaeger}`;
     const found = new Set<string>();
