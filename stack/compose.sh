@@ -48,8 +48,8 @@ compose_debian_mirror() {
   echo "${m:-http://deb.debian.org/debian}"
 }
 
-# The variables every podman / docker / docker-compose call of ours needs (printed as
-# `export` lines by `stack/stack.sh env compose`-style callers: compose/compose.sh).
+# The variables every podman / docker / docker-compose call of ours needs (compose/compose.sh
+# and compose/standins.sh call this after sourcing this file).
 compose_env() {
   export CONTAINERS_CONF="$COMPOSE_STATE/containers.conf"
   export CONTAINERS_STORAGE_CONF="$COMPOSE_STATE/storage.conf"
