@@ -23,7 +23,7 @@ import { promisify } from 'node:util';
 import { PROJECT_ROOT } from '../../src/paths';
 import { ACCESS_DATASET } from '../../src/contracts';
 import { rawRequest } from '../helpers/http';
-import { freePort, waitFor } from '../e2e/stack';
+import { freePort, orphans, waitFor, type TestStack } from '../e2e/stack';
 
 const execFileAsync = promisify(execFile);
 const N = 40;
@@ -84,7 +84,8 @@ describe('docker compose up (podman, stand-in images)', { timeout: 90 * MINUTE }
   const podman = (args: string[]) =>
     run('env', [`CONTAINERS_CONF=${join(runDir, 'compose', 'containers.conf')}`, `CONTAINERS_STORAGE_CONF=${join(runDir, 'compose', 'storage.conf')}`, 'podman', ...args], 2 * MINUTE);
   const ps = async (...extra: string[]): Promise<PsEntry[]> => {
-    const out = (await compose(['ps', '-a', '--format', 'json', ...extra], 2 * MINUTE)).trim();
+    // Both profiles: `ps load` / `ps mlflow` name services that are only known with them.
+    const out = (await compose(['--profile', 'load', '--profile', 'mlflow', 'ps', '-a', '--format', 'json', ...extra], 2 * MINUTE)).trim();
     if (out === '') return [];
     // One JSON object per line (compose v2's `ps --format json`).
     return out.split('\n').map((line) => JSON.parse(line) as PsEntry);
@@ -142,9 +143,12 @@ describe('docker compose up (podman, stand-in images)', { timeout: 90 * MINUTE }
     try {
       if (composeUp) await compose(['--profile', 'load', '--profile', 'mlflow', 'down', '-v', '--remove-orphans'], 10 * MINUTE);
     } finally {
-      await stack(['down', 'compose']).catch((error: unknown) => console.log(`# stack down compose: ${String(error)}`));
+      await stack(['down', 'compose']);
       console.log(`# cost (s): ${JSON.stringify(timings)}`);
+      // podman's service, conmon and the healthcheck driver all run with paths in the run dir.
+      const left = orphans({ runDir } as TestStack);
       rmSync(runDir, { recursive: true, force: true });
+      assert.deepEqual(left, [], 'processes left behind');
     }
   });
 
