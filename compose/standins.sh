@@ -144,7 +144,7 @@ cmd_versions() {
   tag="recoscope-standin/otelcol:$(otelcol_version)"
   echo "$tag: $(inside /otelcol-contrib --version) (ocb, otel-collector/builder-config.yaml)"
   tag="recoscope-standin/jaeger:$JAEGER_VERSION"
-  echo "$tag: jaeger $(inside /cmd/jaeger/jaeger version | sed -n 's/.*"gitVersion":"\([^"]*\)".*/\1/p') (module v$JAEGER_VERSION)"
+  echo "$tag: jaeger $(podman run --rm "$tag" version 2>/dev/null | sed -n 's/.*"gitVersion":"\([^"]*\)".*/\1/p' | head -n1) (module v$JAEGER_VERSION)"
   tag="recoscope-standin/prometheus:debian-$COMPOSE_DEBIAN_SUITE"
   echo "$tag: $(inside /usr/bin/prometheus --version) (Debian package)"
   tag="recoscope-standin/mlflow:$MLFLOW_VERSION_STANDIN"
