@@ -175,7 +175,7 @@ _compose_reap_conmon() {
   local d pid cmd
   for d in /proc/[0-9]*; do
     pid="${d#/proc/}"
-    cmd="$(tr '\0' ' ' < "$d/cmdline" 2>/dev/null)" || continue
+    cmd="$(tr '\0' ' ' 2>/dev/null < "$d/cmdline")" || continue
     case "$cmd" in
       /usr/bin/conmon\ *"$COMPOSE_GRAPHROOT/"*)
         log "compose: conmon $pid of a finished exec session left behind: stopping it"

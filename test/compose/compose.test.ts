@@ -45,11 +45,12 @@ interface PsEntry {
 }
 
 describe('docker compose up (podman, stand-in images)', { timeout: 90 * MINUTE }, () => {
-  const runDir = mkdtempSync(join(tmpdir(), 'recoscope-compose-'));
+  // Made in before(): loading this file (e.g. a tool that imports every test) creates nothing.
+  let runDir = '';
   const project = `recoscope-ci-${randomBytes(3).toString('hex')}`;
   const apiKey = `compose-${randomUUID()}`;
   const agent = `recoscope-compose/${project}`;
-  const envFile = join(runDir, 'run.env');
+  let envFile = '';
   let ports: Published;
   let env: Record<string, string>;
   let composeUp = false;
@@ -97,6 +98,8 @@ describe('docker compose up (podman, stand-in images)', { timeout: 90 * MINUTE }
   };
 
   before(async () => {
+    runDir = mkdtempSync(join(tmpdir(), 'recoscope-composeup-'));
+    envFile = join(runDir, 'run.env');
     ports = {
       http: await freePort(),
       es: await freePort(),
@@ -140,6 +143,7 @@ describe('docker compose up (podman, stand-in images)', { timeout: 90 * MINUTE }
   });
 
   after(async () => {
+    if (runDir === '') return;
     try {
       if (composeUp) await compose(['--profile', 'load', '--profile', 'mlflow', 'down', '-v', '--remove-orphans'], 10 * MINUTE);
     } finally {
