@@ -17,9 +17,9 @@
 #     runs `podman healthcheck run` for every running container that has one, every
 #     COMPOSE_HEALTH_EVERY seconds, as Docker's engine would at each `interval`.
 #   - its own podman storage, so nothing here touches the machine's default podman state:
-#     graphroot, runroot and tmp dir in the cache (images survive `down`; podman's database
-#     pins the runroot and tmp dir it was first used with, so they cannot follow the run dir),
-#     network configs and the API socket in the run dir.
+#     graphroot in the cache (images survive `down`), runroot and tmp dir at a fixed short path
+#     per cache (podman's database pins the ones it was first used with, so they cannot follow
+#     the run dir), network configs and the API socket in the run dir.
 #
 # After `up`, compose/compose.sh runs docker-compose against it (compose_env: DOCKER_HOST,
 # CONTAINERS_CONF, CONTAINERS_STORAGE_CONF); compose/standins.sh builds the stand-in images.
@@ -40,8 +40,12 @@ COMPOSE_BASE_TAR="$STACK_CACHE_DIR/compose-base/debian-$COMPOSE_DEBIAN_SUITE-min
 COMPOSE_APT_PACKAGES=(podman runc iptables netavark aardvark-dns fuse-overlayfs slirp4netns uidmap debootstrap)
 # Image storage in the cache (warm runs reuse the built images); runtime state in the run dir.
 COMPOSE_GRAPHROOT="$STACK_CACHE_DIR/compose-podman/storage"
-COMPOSE_RUNROOT="$STACK_CACHE_DIR/compose-podman/runroot"
-COMPOSE_TMPDIR="$STACK_CACHE_DIR/compose-podman/tmp"
+# podman refuses a runroot longer than 50 characters ("the specified runroot is longer than 50
+# characters": every container's cleanup then fails, and it stays "stopped", never "exited",
+# so compose's service_completed_successfully waits forever). A short path per cache dir.
+COMPOSE_RUN_BASE="/run/recoscope-compose-$(printf '%s' "$STACK_CACHE_DIR" | sha256sum | cut -c1-8)"
+COMPOSE_RUNROOT="$COMPOSE_RUN_BASE/runroot"
+COMPOSE_TMPDIR="$COMPOSE_RUN_BASE/tmp"
 COMPOSE_STATE="$STACK_RUN_DIR/compose"
 
 compose_debian_mirror() {
