@@ -176,16 +176,23 @@ _compose_reap_conmon() {
   [ -f "$COMPOSE_STATE/containers.conf" ] || return 0
   compose_env
   if [ -n "$(podman ps -q 2>/dev/null)" ]; then return 0; fi
-  local d pid cmd
+  local d pid cmd i
+  local -a left=()
   for d in /proc/[0-9]*; do
     pid="${d#/proc/}"
     cmd="$(tr '\0' ' ' 2>/dev/null < "$d/cmdline")" || continue
     case "$cmd" in
       /usr/bin/conmon\ *"$COMPOSE_GRAPHROOT/"*)
         log "compose: conmon $pid of a finished exec session left behind: stopping it"
-        kill -TERM "$pid" 2>/dev/null || true ;;
+        kill -TERM "$pid" 2>/dev/null && left+=("$pid") ;;
     esac
   done
+  # Gone within 5 s, or SIGKILL: `down` returns with none of them left.
+  for ((i=0; i<50 && ${#left[@]} > 0; i++)); do
+    for pid in "${!left[@]}"; do pid_alive "${left[$pid]}" || unset "left[$pid]"; done
+    [ ${#left[@]} -eq 0 ] || sleep 0.1
+  done
+  for pid in "${left[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
 }
 
 # Run state only (API socket, network configs, generated confs); the images in the cache stay.
