@@ -152,11 +152,11 @@ compose_start() {
   start_background compose-podman podman system service --time 0 "$DOCKER_HOST"
   local i
   for ((i=0; i<300; i++)); do
-    if curl -fsS --max-time 2 --unix-socket "$COMPOSE_STATE/podman.sock" http://d/_ping >/dev/null 2>&1; then break; fi
+    if http_probe -fsS --unix-socket "$COMPOSE_STATE/podman.sock" http://d/_ping >/dev/null 2>&1; then break; fi
     read_pid compose-podman >/dev/null || { tail -n 20 "$STACK_RUN_DIR/compose-podman.log" >&2; die "compose: podman system service exited"; }
     sleep 0.1
   done
-  curl -fsS --max-time 2 --unix-socket "$COMPOSE_STATE/podman.sock" http://d/_ping >/dev/null 2>&1 \
+  http_probe -fsS --unix-socket "$COMPOSE_STATE/podman.sock" http://d/_ping >/dev/null 2>&1 \
     || { stop_pid compose-podman 5; die "compose: podman API not answering on $DOCKER_HOST"; }
   : > "$STACK_RUN_DIR/compose-health.log"
   start_background compose-health bash "$PROJECT_ROOT/compose/healthcheck-driver.sh" "${COMPOSE_HEALTH_EVERY:-2}"
@@ -200,7 +200,7 @@ compose_reset() { rm -rf "$COMPOSE_STATE" "$STACK_RUN_DIR/compose-podman.log" "$
 
 compose_status() {
   local p
-  if p="$(read_pid compose-podman)" && curl -fsS --max-time 2 --unix-socket "$COMPOSE_STATE/podman.sock" http://d/_ping >/dev/null 2>&1; then
+  if p="$(read_pid compose-podman)" && http_probe -fsS --unix-socket "$COMPOSE_STATE/podman.sock" http://d/_ping >/dev/null 2>&1; then
     log "compose: running (pid $p), podman API answering on unix://$COMPOSE_STATE/podman.sock"
   else
     log "compose: stopped"; return 1
