@@ -17,9 +17,13 @@
 # npm scripts use on a developer's machine; the image's own node is that release already.
 
 ARG NODE_VERSION=24.21.0
+# The base of all three stages. Docker users keep the default (the official image); a machine
+# that cannot pull it passes a locally made image with the same Node release and a `node` user
+# uid 1000 (compose/standins.override.yml: compose/standins.sh's Node 24 stand-in).
+ARG NODE_IMAGE=node:${NODE_VERSION}-bookworm-slim
 
 # ---- build ----------------------------------------------------------------------------------
-FROM node:${NODE_VERSION}-bookworm-slim AS build
+FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 # Dependencies first: this layer is reused until package*.json change.
 COPY package.json package-lock.json ./
@@ -33,7 +37,7 @@ COPY loadtest ./loadtest
 RUN npx tsc -p tsconfig.json
 
 # ---- runtime: the service -------------------------------------------------------------------
-FROM node:${NODE_VERSION}-bookworm-slim AS runtime
+FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./
@@ -58,7 +62,7 @@ HEALTHCHECK --interval=10s --timeout=5s --start-period=120s --retries=3 \
 CMD ["node", "dist/src/main.js"]
 
 # ---- tools: the compose setup jobs and the load generator -----------------------------------
-FROM node:${NODE_VERSION}-bookworm-slim AS tools
+FROM ${NODE_IMAGE} AS tools
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY --from=build /app/node_modules ./node_modules

