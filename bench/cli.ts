@@ -19,6 +19,7 @@ import { PROJECT_ROOT } from '../src/paths';
 import { pinProcess, pinningStatus, processCpuSeconds } from '../loadtest/cpu';
 import { cleanup, installSignalCleanup, onCleanup, removeDirOnCleanup } from './cleanup';
 import { countSpans, startCollector, type Collector } from './collector';
+import { deliveredTraceIds, deliveryOf, sampledTraceIds, type RunWindow } from './delivery';
 import { machineInfo } from './machine';
 import { runProbe } from './probes/protocol';
 import type { RecommendProbeResult } from './probes/recommend';
@@ -37,7 +38,7 @@ import {
   type ServerSpec,
 } from './servers';
 import { median } from './stats';
-import { evaluateTargets, summarise, type RawRow, type Route, type RowResult, type Sample, type TargetSpec } from './summary';
+import { evaluateTargets, summarise, traceRatioOf, type RawRow, type Route, type RowResult, type Sample, type TargetSpec } from './summary';
 import { measureTargets, type LiveTarget } from './throughput';
 import { scenarioPaths } from './paths';
 import { writePerformanceSection } from './docs-section';
@@ -58,7 +59,9 @@ const USAGE = `usage: npm run bench [-- options]
                      F × its obs-off capacity (default 0.5; 0 = off)
   --no-trace         skip the tracing modes (no collector)
   --only a,b         only these targets (ids: bare-http, bare-express, health/off, popular/off,
-                     knn/off, knn/log, knn/metrics, knn/trace100, knn/trace10, knn/all)
+                     knn/off, knn/log, knn/metrics, knn/trace100, knn/trace10, knn/all, knn/peer)
+  --delivery-share F also run every traced row at F × its own capacity, open loop, to count
+                     the sampled traces delivered there (default 0.8; 0 = off)
   --env KEY=VALUE    extra environment for every service instance, applied last (repeatable;
                      for experiments, e.g. --env OTEL_TRACES_SAMPLER=parentbased_traceidratio
                      --env OTEL_TRACES_SAMPLER_ARG=0.1 or --env KNN_NEIGHBOURS=100)
@@ -74,6 +77,8 @@ interface Options {
   trace: boolean;
   /** Fixed-rate latency rows at this share of knn obs-off capacity; 0 = none. */
   rateShare: number;
+  /** Fixed-rate delivery rows for each traced row, at this share of its own capacity; 0 = none. */
+  deliveryShare: number;
   only: string[] | undefined;
   /** Extra service environment (--env), applied after the mode's own settings. */
   serviceEnv: Record<string, string>;
@@ -99,6 +104,7 @@ export function parseOptions(argv: string[]): Options {
       kion: { type: 'string' },
       'no-trace': { type: 'boolean', default: false },
       'rate-share': { type: 'string' },
+      'delivery-share': { type: 'string' },
       only: { type: 'string' },
       env: { type: 'string', multiple: true },
       out: { type: 'string' },
@@ -132,11 +138,15 @@ export function parseOptions(argv: string[]): Options {
     kion,
     trace: !values['no-trace'],
     rateShare: Math.min(1, positive(values['rate-share'], 0.5, 'rate-share', true)),
+    deliveryShare: Math.min(1, positive(values['delivery-share'], 0.8, 'delivery-share', true)),
     only: values.only?.split(',').map((s) => s.trim()),
     serviceEnv,
     outDir: resolve(values.out ?? join(PROJECT_ROOT, 'bench')),
   };
 }
+
+/** Rows whose server exports traces to the collector (the traced modes and the peer). */
+const traced = (t: TargetSpec): boolean => traceRatioOf(t) !== undefined;
 
 const ROUTE_PATH: Record<Route, string> = { health: '/health', popular: '/reco/popular', knn: '/reco/knn' };
 
@@ -159,6 +169,14 @@ export function allTargets(): TargetSpec[] {
   });
   targets.push(service('health', 'off'), service('popular', 'off'));
   for (const obs of OBSERVABILITY_MODES) targets.push(service('knn', obs));
+  // What a user would pick instead, at the sampling of "everything".
+  targets.push({
+    id: 'knn/peer',
+    label: `${ROUTE_PATH.knn} · peer: Express + pino-http + OTel http/express/pino instr., log+trace 10%`,
+    server: 'peer',
+    route: 'knn',
+    peer: { traceRatio: 0.1 },
+  });
   return targets;
 }
 
@@ -263,7 +281,7 @@ interface CollectorState {
 
 /** Step: a private collector, when any tracing mode is to run. */
 async function startCollectorIfNeeded(options: Options, targets: TargetSpec[], tmpRoot: string, pinning: Pinning): Promise<CollectorState> {
-  if (!targets.some((t) => tracesIn(t.observability))) return { collector: undefined, status: 'not used', skip: undefined };
+  if (!targets.some(traced)) return { collector: undefined, status: 'not used', skip: undefined };
   if (!options.trace) return { collector: undefined, status: 'not used (--no-trace)', skip: '--no-trace' };
   progress('starting a private OpenTelemetry Collector (stack/stack.sh up otelcol)');
   const started = await startCollector({
@@ -291,8 +309,9 @@ async function startServers(targets: TargetSpec[], ctx: LaunchContext, traceSkip
   const specs: ServerSpec[] = [];
   for (const t of targets) {
     if (specs.some((s) => s.id === t.server)) continue;
-    if (tracesIn(t.observability) && traceSkip !== undefined) continue;
-    specs.push(t.baseline !== undefined ? { id: t.server, kind: t.baseline } : { id: t.server, kind: 'service', observability: t.observability ?? 'off' });
+    if (traced(t) && traceSkip !== undefined) continue;
+    if (t.peer !== undefined) specs.push({ id: t.server, kind: 'peer', traceRatio: t.peer.traceRatio });
+    else specs.push(t.baseline !== undefined ? { id: t.server, kind: t.baseline } : { id: t.server, kind: 'service', observability: t.observability ?? 'off' });
   }
   progress(`starting ${specs.length} servers: ${specs.map((s) => s.id).join(', ')}`);
   const launched = new Map<string, LaunchedServer>();
@@ -318,12 +337,16 @@ type CollectorUse = Map<Observability, { requests: number; cpuSeconds: number }>
 interface Measured {
   raw: RawRow[];
   collectorUse: CollectorUse;
+  /** Each measured (not warm-up) run of a traced row: which row, when. */
+  windows: RunWindow[];
 }
 
 /** Step: warm-up and interleaved closed-loop rounds, then every knn mode at a fixed open-loop rate. */
 async function measure(live: LiveTarget[], options: Options, apiKey: string, collector: Collector | undefined): Promise<Measured> {
   const collectorUse: CollectorUse = new Map();
+  const windows: RunWindow[] = [];
   let cpuBefore: number | undefined;
+  let runStart = 0;
   const measureOptions = {
     rounds: options.rounds,
     durationSeconds: options.durationSeconds,
@@ -332,9 +355,11 @@ async function measure(live: LiveTarget[], options: Options, apiKey: string, col
     headers: { authorization: `Bearer ${apiKey}` },
     extraPids: () => (collector?.pid === undefined ? [] : [collector.pid]),
     beforeRun: (t: LiveTarget) => {
+      runStart = Date.now();
       cpuBefore = tracesIn(t.spec.observability) && collector?.pid !== undefined ? processCpuSeconds(collector.pid) : undefined;
     },
     afterRun: (t: LiveTarget, sample: Sample) => {
+      if (traced(t.spec) && sample.round >= 0) windows.push({ rowId: t.spec.id, start: runStart, end: Date.now() });
       const mode = t.spec.observability;
       if (mode === undefined || !tracesIn(mode)) return;
       const use = collectorUse.get(mode) ?? { requests: 0, cpuSeconds: 0 };
@@ -353,14 +378,31 @@ async function measure(live: LiveTarget[], options: Options, apiKey: string, col
   if (options.rateShare > 0 && Number.isFinite(capacity) && capacity > 0) {
     const rate = Math.max(10, Math.round((capacity * options.rateShare) / 10) * 10);
     const rateLive: LiveTarget[] = live
-      .filter((t) => t.spec.route === 'knn' && t.spec.observability !== undefined)
+      .filter((t) => t.spec.route === 'knn' && (t.spec.observability !== undefined || t.spec.peer !== undefined))
       .map((t) => ({ ...t, spec: { ...t.spec, id: `${t.spec.id}@rate`, label: `${t.spec.label} @ ${rate} rps`, rate } }));
     // --quick: one round, enough for a CI smoke check of the open-loop path.
     const rounds = options.quick ? 1 : options.rounds;
     progress(`latency at a fixed ${rate} rps (${Math.round(options.rateShare * 100)}% of /reco/knn obs-off capacity), open loop, ${rounds} round(s)`);
     raw.push(...(await measureTargets(rateLive, { ...measureOptions, rounds, warmupSeconds: 0 })));
   }
-  return { raw, collectorUse };
+
+  // Delivery under a fixed load near capacity: each traced row again at a share of its own rps.
+  if (options.deliveryShare > 0) {
+    const deliveryLive: LiveTarget[] = [];
+    for (const t of live.filter((x) => traced(x.spec) && x.spec.rate === undefined && x.server !== undefined)) {
+      const own = median(raw.find((r) => r.spec.id === t.spec.id)?.rounds.map((s) => s.rps) ?? []);
+      if (!(Number.isFinite(own) && own > 0)) continue;
+      const rate = Math.max(10, Math.round((own * options.deliveryShare) / 10) * 10);
+      const share = Math.round(options.deliveryShare * 100);
+      deliveryLive.push({ ...t, spec: { ...t.spec, id: `${t.spec.id}@${share}%cap`, label: `${t.spec.label} @ ${rate} rps (${share}% of its capacity)`, rate } });
+    }
+    if (deliveryLive.length > 0) {
+      const rounds = options.quick ? 1 : options.rounds;
+      progress(`traced rows at ${Math.round(options.deliveryShare * 100)}% of their own capacity, open loop, ${rounds} round(s): sampled traces delivered`);
+      raw.push(...(await measureTargets(deliveryLive, { ...measureOptions, rounds, warmupSeconds: 0 })));
+    }
+  }
+  return { raw, collectorUse, windows };
 }
 
 function busyMachineNote(rows: RowResult[]): string | undefined {
@@ -416,6 +458,22 @@ async function outputNotes(rows: RowResult[], servers: Servers, tmpRoot: string,
     );
   }
   return notes;
+}
+
+/**
+ * Step (servers and collector stopped): per traced row, the sampled traces of its measured
+ * runs (from its server's access lines) and how many reached the collector (bench/delivery.ts).
+ */
+async function countDeliveries(rows: RowResult[], tmpRoot: string, collector: Collector, windows: RunWindow[]): Promise<void> {
+  const delivered = await deliveredTraceIds(collector.spanFile);
+  const servers = new Set(rows.filter((r) => traced(r.spec)).map((r) => r.spec.server));
+  for (const server of servers) {
+    const serverRows = rows.filter((r) => r.spec.server === server && traced(r.spec));
+    const ratio = traceRatioOf(serverRows[0]!.spec) ?? 1;
+    const ids = new Set(serverRows.map((r) => r.spec.id));
+    const sampled = await sampledTraceIds(join(tmpRoot, server, 'logs'), windows.filter((w) => ids.has(w.rowId)), ratio);
+    for (const row of serverRows) if (row.status !== 'skipped') row.delivery = deliveryOf(sampled.get(row.spec.id), delivered);
+  }
 }
 
 interface Models {
@@ -506,17 +564,18 @@ async function main(): Promise<number> {
 
   const live: LiveTarget[] = targets.map((spec) => {
     const target: LiveTarget = { spec, paths: scenarioPaths({ scenario: spec.route, knownUsers: defaults.dataset.synthetic.users }) };
-    if (tracesIn(spec.observability) && collector.skip !== undefined) target.skipped = collector.skip;
+    if (traced(spec) && collector.skip !== undefined) target.skipped = collector.skip;
     else if (servers.startErrors.has(spec.server)) target.crashed = servers.startErrors.get(spec.server);
     else target.server = servers.launched.get(spec.server)?.server;
     return target;
   });
-  const { raw, collectorUse } = await measure(live, options, apiKey, collector.collector);
+  const { raw, collectorUse, windows } = await measure(live, options, apiKey, collector.collector);
   const rows = summarise(raw, options.rounds);
   const busy = busyMachineNote(rows);
   if (busy !== undefined) notes.push(busy);
   notes.push(...(await metricsNotes(servers)));
   notes.push(...(await outputNotes(rows, servers, tmpRoot, collector.collector, collectorUse, options)));
+  if (collector.collector !== undefined) await countDeliveries(rows, tmpRoot, collector.collector, windows);
 
   const models = await measureModels(options, pinning.serverCpu, tmpRoot, defaults.dataset.synthetic.seed);
   const kionFull = options.kion === 'full' && models.kion?.status === 'ok' && models.kion.train !== undefined;

@@ -47,12 +47,21 @@ export const THROUGHPUT_COLUMNS: Column[] = [
   { header: 'CPU µs/req', align: 'right' },
   { header: 'CPU/req vs off', align: 'right' },
   { header: 'loadgen CPU', align: 'right' },
+  { header: 'traces delivered', align: 'right' },
   { header: 'status', align: 'left' },
 ];
 
+/** Share of sampled traces that reached the collector, with the counts. */
+function deliveryCell(row: RowResult): string {
+  const d = row.delivery;
+  if (d === undefined) return '';
+  if (d.sampled === 0) return '— (0 sampled)';
+  return `${((d.delivered / d.sampled) * 100).toFixed(1)}% of ${fmtInt(d.sampled)}`;
+}
+
 export function throughputCells(row: RowResult): string[] {
   if (row.status === 'skipped') {
-    return [row.spec.label, '—', '—', '—', '—', '—', '—', '—', '—', '—', '—', '—', `skipped: ${row.reason ?? ''}`];
+    return [row.spec.label, '—', '—', '—', '—', '—', '—', '—', '—', '—', '—', '—', '—', `skipped: ${row.reason ?? ''}`];
   }
   return [
     row.spec.label,
@@ -62,11 +71,12 @@ export function throughputCells(row: RowResult): string[] {
     fmtInt(row.errors),
     fmtInt(row.non2xx),
     fmtRatio(row.vsExpress),
-    row.spec.observability === undefined ? '' : fmtRatio(row.vsObsOff),
+    row.spec.observability === undefined && row.spec.peer === undefined ? '' : fmtRatio(row.vsObsOff),
     fmtPct(row.serverCpu),
     fmtInt(row.cpuUsPerRequest),
-    row.spec.observability === undefined || row.spec.rate !== undefined ? '' : fmtRatio(row.cpuVsObsOff),
+    (row.spec.observability === undefined && row.spec.peer === undefined) || row.spec.rate !== undefined ? '' : fmtRatio(row.cpuVsObsOff),
     fmtPct(row.generatorCpu),
+    deliveryCell(row),
     row.status === 'ok' ? 'ok' : `FAILED: ${row.reason ?? ''}`,
   ];
 }

@@ -54,13 +54,18 @@ export function benchServiceName(mode: Observability): string {
   return `recoscope-bench-${mode}`;
 }
 
-export type ServerKind = 'bare-http' | 'bare-express' | 'service';
+export type ServerKind = 'bare-http' | 'bare-express' | 'service' | 'peer';
 
 export interface ServerSpec {
   id: string;
   kind: ServerKind;
   observability?: Observability;
+  /** The peer stack's sampling ratio (kind 'peer'). */
+  traceRatio?: number;
 }
+
+/** The OTEL_SERVICE_NAME of the peer stack's server. */
+export const PEER_SERVICE_NAME = 'peer-bench';
 
 export interface LaunchContext {
   /** Scratch directory of this benchmark run (log dirs, artifacts). */
@@ -79,6 +84,7 @@ export interface LaunchContext {
 
 const BARE_HTTP_JS = compiled('bench/servers/bare-http');
 const BARE_EXPRESS_JS = compiled('bench/servers/bare-express');
+const PEER_JS = compiled('bench/servers/peer');
 
 function baseEnv(): Record<string, string> {
   // METRICS_PORT=0: no metrics listener (its default port would collide between instances).
@@ -145,6 +151,33 @@ export async function launchServer(spec: ServerSpec, ctx: LaunchContext): Promis
       ...(ctx.cpu === undefined ? {} : { cpu: ctx.cpu }),
     });
     return { server, ...(metricsPort === undefined ? {} : { metricsPort }) };
+  }
+  if (spec.kind === 'peer') {
+    if (ctx.otlpEndpoint === undefined) throw new Error('the peer row needs a collector endpoint');
+    const dir = join(ctx.tmpRoot, spec.id);
+    mkdirSync(dir, { recursive: true });
+    const ratio = spec.traceRatio ?? 0.1;
+    const server = await startChildServer({
+      args: [PEER_JS],
+      env: {
+        ...baseEnv(),
+        PORT: '0',
+        HOST: '127.0.0.1',
+        API_KEY: ctx.apiKey,
+        ARTIFACTS_DIR: join(dir, 'artifacts'),
+        PEER_LOG_FILE: join(dir, 'logs', 'peer.ndjson'),
+        OTEL_EXPORTER_OTLP_ENDPOINT: ctx.otlpEndpoint,
+        OTEL_SERVICE_NAME: PEER_SERVICE_NAME,
+        ...(ratio >= 1
+          ? { OTEL_TRACES_SAMPLER: 'always_on' }
+          : { OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: String(ratio) }),
+        ...ctx.serviceEnv,
+      },
+      timeoutMs: ctx.startTimeoutMs,
+      keepStdout: false,
+      ...(ctx.cpu === undefined ? {} : { cpu: ctx.cpu }),
+    });
+    return { server };
   }
   const server = await startChildServer({
     args: [spec.kind === 'bare-http' ? BARE_HTTP_JS : BARE_EXPRESS_JS],

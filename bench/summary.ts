@@ -3,7 +3,7 @@
  * failure marks and target verdicts. Pure functions, unit-tested
  * (test/unit/bench-summary.test.ts).
  */
-import { OBSERVABILITY_LABEL, OBSERVABILITY_MODES, type Observability } from './servers';
+import { MODE_PARTS, OBSERVABILITY_LABEL, OBSERVABILITY_MODES, type Observability } from './servers';
 import { check, median, pairedRatio, type TargetCheck } from './stats';
 
 export type Route = 'health' | 'popular' | 'knn';
@@ -18,6 +18,12 @@ export interface TargetSpec {
   baseline?: 'bare-http' | 'bare-express';
   /** Set on service rows. */
   observability?: Observability;
+  /**
+   * The peer stack (bench/servers/peer.ts): the same route on Express + pino-http +
+   * OpenTelemetry instrumentations, log + trace at `traceRatio`. Compared with obs off as
+   * the service's modes are.
+   */
+  peer?: { traceRatio: number };
   /**
    * A fixed request rate (requests/s over all connections) instead of a closed loop at
    * saturation: for latency under a given load. Such rows get no rps ratios.
@@ -68,6 +74,14 @@ export interface RowResult {
   vsObsOff: number;
   /** Median of per-round ratios of server CPU per request to obs off (service rows): > 1 costs more. */
   cpuVsObsOff: number;
+  /** Traced rows: sampled traces of the measured runs, and how many reached the collector (bench/delivery.ts). */
+  delivery?: { sampled: number; delivered: number };
+}
+
+/** The share of new traces a row's server samples; undefined when it does not trace. */
+export function traceRatioOf(spec: TargetSpec): number | undefined {
+  if (spec.peer !== undefined) return spec.peer.traceRatio;
+  return spec.observability === undefined ? undefined : MODE_PARTS[spec.observability].traceRatio;
 }
 
 function byRound(
@@ -131,7 +145,7 @@ export function summarise(raw: readonly RawRow[], rounds: number): RowResult[] {
     const mine = byRound(r, rounds);
     let vsObsOff = Number.NaN;
     let cpuVsObsOff = Number.NaN;
-    if (r.spec.observability !== undefined && r.spec.rate === undefined) {
+    if ((r.spec.observability !== undefined || r.spec.peer !== undefined) && r.spec.rate === undefined) {
       const off = raw.find(
         (o) => o.spec.route === r.spec.route && o.spec.observability === 'off' && o.spec.rate === undefined && o.skipped === undefined,
       );
@@ -227,6 +241,34 @@ export function evaluateTargets(input: TargetInputs): TargetCheck[] {
     const row = find('knn', mode);
     const missing = mode === 'log' ? 'file-log row missing' : 'tracing rows skipped';
     out.push(check(`/reco/knn ${label} rps ≥ ${limit.toFixed(2)}× obs off`, usable(row)?.vsObsOff, '>=', limit, ratioFmt, cpuNote(row, missing)));
+  }
+  const all = find('knn', 'all');
+  out.push(check('/reco/knn everything (log+metrics+trace 10%) rps ≥ 0.70× obs off', usable(all)?.vsObsOff, '>=', 0.7, ratioFmt, cpuNote(all, 'tracing rows skipped')));
+  const peer = input.rows.find((r) => r.spec.peer !== undefined && r.spec.rate === undefined && r.status !== 'skipped');
+  const cpuShare = usable(all) !== undefined && usable(peer) !== undefined ? all!.cpuUsPerRequest / peer!.cpuUsPerRequest : undefined;
+  out.push(
+    check(
+      'recoscope everything CPU/req < 0.50× the peer stack (Express + pino-http + OTel instrumentations, log + trace 10%)',
+      cpuShare,
+      '<',
+      0.5,
+      ratioFmt,
+      peer === undefined ? 'peer row not run' : `${usFmt(all?.cpuUsPerRequest ?? Number.NaN)} vs ${usFmt(peer.cpuUsPerRequest)} per request; peer rps ${peer.vsObsOff.toFixed(2)}× obs off`,
+    ),
+  );
+  for (const row of input.rows) {
+    if (row.delivery === undefined || row.status === 'skipped') continue;
+    const share = row.delivery.sampled === 0 ? undefined : row.delivery.delivered / row.delivery.sampled;
+    out.push(
+      check(
+        `sampled traces delivered ≥ 99 % (${row.spec.label})`,
+        row.status === 'ok' ? share : undefined,
+        '>=',
+        0.99,
+        (v) => `${(v * 100).toFixed(1)} %`,
+        `${row.delivery.delivered} of ${row.delivery.sampled} sampled traces reached the collector`,
+      ),
+    );
   }
   out.push(check('Kion-scale training < 60 s', input.kion?.trainSeconds, '<', 60, secondsFmt, input.kionNote));
   out.push(check('Kion-scale peak RSS < 1.5 GB', input.kion?.maxRssBytes, '<', 1.5e9, gbFmt, input.kionNote));

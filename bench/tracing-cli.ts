@@ -14,12 +14,91 @@ import { parseCommandLine, runCli, UsageError } from '../src/cli/usage';
 import { pinningStatus } from '../loadtest/cpu';
 import { fmtInt, textTable, type Column } from './format';
 import { runProbe } from './probes/protocol';
-import type { TracingProbeResult } from './probes/tracing';
+import type { DeliveryProbeResult, TracingProbeResult } from './probes/tracing';
+import { countSpans, startCollector } from './collector';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { median } from './stats';
 
 const USAGE = `usage: npm run bench:tracing [-- options]
   --rounds N      probe runs per configuration, interleaved (default 3)
-  --requests N    simulated requests per probe run (default 50000)`;
+  --requests N    simulated requests per probe run (default 50000)
+  --delivery      instead: sampled traces delivered to a real collector (stack/stack.sh up
+                  otelcol) from a saturated loop, per batch-processor setting and sampling
+  --seconds S     seconds per delivery run (default 5)
+  --rates a,b     delivery runs at these request rates (requests/s; 0 = as fast as the loop
+                  runs) (default 0)`;
+
+/** Batch processor settings compared by --delivery: the SDK's defaults and larger ones. */
+export const BSP_VARIANTS: { id: string; env: Record<string, string> }[] = [
+  { id: 'SDK default (queue 2048, batch 512, delay 5 s)', env: { OTEL_BSP_MAX_QUEUE_SIZE: '2048', OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '512', OTEL_BSP_SCHEDULE_DELAY: '5000' } },
+  { id: 'queue 8192, batch 2048, delay 1 s', env: { OTEL_BSP_MAX_QUEUE_SIZE: '8192', OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '2048', OTEL_BSP_SCHEDULE_DELAY: '1000' } },
+  { id: 'queue 32768, batch 4096, delay 1 s', env: { OTEL_BSP_MAX_QUEUE_SIZE: '32768', OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '4096', OTEL_BSP_SCHEDULE_DELAY: '1000' } },
+];
+
+async function deliveryMain(seconds: number, rates: number[]): Promise<number> {
+  const scratch = mkdtempSync(join(tmpdir(), 'recoscope-bench-tracing-'));
+  const pin = pinningStatus([0, 1]);
+  const started = await startCollector({ scratchDir: scratch, timeoutMs: 20 * 60_000, ...(pin.available ? { cpu: 1 } : {}) });
+  if (!started.ok) throw new Error(`no collector: ${started.reason}`);
+  const collector = started.collector;
+  const runs: { id: string; ratio: number; rate: number; service: string; result: DeliveryProbeResult }[] = [];
+  try {
+    let n = 0;
+    for (const [ratio, rate] of [1, 0.1].flatMap((r) => rates.map((x) => [r, x] as const))) {
+      for (const v of BSP_VARIANTS) {
+        const service = `bench-delivery-${n++}`;
+        const sampler: Record<string, string> = ratio >= 1 ? { OTEL_TRACES_SAMPLER: 'always_on' } : { OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: String(ratio) };
+        const { result } = await runProbe<DeliveryProbeResult>('tracing', {
+          env: { ...v.env, ...sampler, OTEL_EXPORTER_OTLP_ENDPOINT: collector.endpoint, OTEL_SERVICE_NAME: service, TRACE_PROBE_MODE: 'delivery', TRACE_PROBE_SECONDS: String(seconds), TRACE_PROBE_RATE: String(rate), NODE_ENV: 'production' },
+          timeoutMs: 5 * 60_000,
+          ...(pin.available ? { cpu: 0 } : {}),
+        });
+        runs.push({ id: v.id, ratio, rate, service, result });
+        process.stderr.write(`[bench:tracing] ${ratio * 100}% ${v.id}: ${result.sampledRequests} sampled, dropped ${JSON.stringify(result.dropped)}\n`);
+      }
+    }
+  } finally {
+    await collector.stop();
+  }
+  const counts = await countSpans(collector.spanFile);
+  rmSync(scratch, { recursive: true, force: true });
+  const columns: Column[] = [
+    { header: 'sampling', align: 'right' },
+    { header: 'batch span processor', align: 'left' },
+    { header: 'rate asked', align: 'right' },
+    { header: 'requests/s', align: 'right' },
+    { header: 'sampled', align: 'right' },
+    { header: 'delivered', align: 'right' },
+    { header: 'share', align: 'right' },
+    { header: 'dropped queue_full', align: 'right' },
+    { header: 'dropped export_failed', align: 'right' },
+    { header: 'CPU µs/req', align: 'right' },
+  ];
+  const rows = runs.map((r) => {
+    const roots = counts.get(r.service)?.roots ?? 0;
+    return [
+      `${r.ratio * 100} %`,
+      r.id,
+      r.rate > 0 ? fmtInt(r.rate) : 'saturated',
+      fmtInt(r.result.requests / r.result.seconds),
+      fmtInt(r.result.sampledRequests),
+      fmtInt(roots),
+      r.result.sampledRequests === 0 ? '—' : `${((roots / r.result.sampledRequests) * 100).toFixed(1)} %`,
+      fmtInt(r.result.dropped.queue_full ?? 0),
+      fmtInt(r.result.dropped.export_failed ?? 0),
+      fmt1(r.result.cpuUsPerRequest),
+    ];
+  });
+  process.stdout.write(
+    `Sampled traces delivered from a saturated loop (${seconds} s per run, 40 requests per event-loop turn, the service's tracing for /reco/knn; ` +
+      `${pin.available ? 'probe on CPU 0, collector on CPU 1' : 'not pinned'}; load average ${loadavg()[0]?.toFixed(2)}; Node ${process.version})\n` +
+      'delivered = request traces whose server span reached the collector; dropped = the service\'s own recoscope_telemetry_dropped_total counts\n\n' +
+      `${textTable(columns, rows)}\n`,
+  );
+  return 0;
+}
 
 interface Variant {
   id: string;
@@ -50,12 +129,26 @@ const fmt1 = (v: number): string => (Number.isFinite(v) ? v.toFixed(1) : '—');
 async function main(): Promise<number> {
   const { values } = parseCommandLine({
     args: process.argv.slice(2),
-    options: { rounds: { type: 'string' }, requests: { type: 'string' }, help: { type: 'boolean', default: false } },
+    options: {
+      rounds: { type: 'string' },
+      requests: { type: 'string' },
+      delivery: { type: 'boolean', default: false },
+      seconds: { type: 'string' },
+      rates: { type: 'string' },
+      help: { type: 'boolean', default: false },
+    },
     strict: true,
   });
   if (values.help) {
     process.stdout.write(`${USAGE}\n`);
     return 0;
+  }
+  if (values.delivery) {
+    const seconds = Number(values.seconds ?? 5);
+    if (!(seconds > 0 && seconds <= 600)) throw new UsageError(`--seconds must be in (0, 600], got '${values.seconds}'`);
+    const rates = (values.rates ?? '0').split(',').map(Number);
+    if (rates.some((r) => !(Number.isFinite(r) && r >= 0))) throw new UsageError(`--rates must be non-negative numbers, got '${values.rates}'`);
+    return deliveryMain(seconds, rates);
   }
   const rounds = Number(values.rounds ?? 3);
   const requests = Number(values.requests ?? 50_000);

@@ -28,6 +28,18 @@ import { loadTracingConfig } from '../../src/config';
 import { ROUTES } from '../../src/contracts';
 import { endServerSpan, requestStages, serverSpans, shutdownTracing, startTracing, tracedRoute } from '../../src/observability/tracing';
 import { emit } from './protocol';
+import { spanDropCounts } from '../../src/observability/telemetry-loss';
+
+/** TRACE_PROBE_MODE=delivery: a saturated loop exporting to a real collector. */
+export interface DeliveryProbeResult {
+  requests: number;
+  seconds: number;
+  sampledRequests: number;
+  /** Spans the service counted as lost, per reason (telemetry-loss.ts). */
+  dropped: Record<string, number>;
+  /** CPU µs per request over the whole run, exporting included. */
+  cpuUsPerRequest: number;
+}
 
 export interface TracingProbeResult {
   requests: number;
@@ -78,6 +90,7 @@ const cpuUs = (): number => {
 const CHUNK = 500;
 
 async function main(): Promise<void> {
+  if (process.env.TRACE_PROBE_MODE === 'delivery') return delivery();
   const n = Number.parseInt(process.env.TRACE_PROBE_REQUESTS ?? '5000', 10);
   const sink = await startSink();
   const traced = process.env.OTEL_EXPORTER_OTLP_ENDPOINT !== undefined;
@@ -147,6 +160,67 @@ async function main(): Promise<void> {
   };
   await shutdownTracing();
   sink.server.close();
+  emit(result);
+  process.exit(0);
+}
+
+/**
+ * Delivery under saturation: the service's request tracing as fast as one core runs it for
+ * TRACE_PROBE_SECONDS, 40 requests per turn of the event loop (a saturated server's loop
+ * also handles I/O between batches of requests), exporting through the configured batch
+ * processor (OTEL_BSP_*) to the real collector at OTEL_EXPORTER_OTLP_ENDPOINT; then a
+ * bounded shutdown flush. Reports what was sampled and what the service counted as lost.
+ */
+async function delivery(): Promise<void> {
+  const seconds = Number.parseFloat(process.env.TRACE_PROBE_SECONDS ?? '5');
+  startTracing(loadTracingConfig(process.env));
+  const spans = serverSpans();
+  if (spans === undefined) throw new Error('delivery mode needs OTEL_EXPORTER_OTLP_ENDPOINT');
+  const reco = { model: 'knn', user_id: 42, k: 10 };
+  const route = tracedRoute(ROUTES.reco, (_req: Request, res: Response) => {
+    const stages = requestStages();
+    stages.run('reco.load_history', (st) => st.setAttributes({ 'reco.history_length': 12 }));
+    stages.run('reco.score', (st) => st.setAttributes({ 'reco.model': 'knn', 'reco.history_length': 12, 'reco.neighbours_visited': 600, 'reco.candidates': 400 }));
+    stages.run('reco.filter_seen', () => undefined);
+    stages.run('reco.fill_popular', (st) => st.setAttributes({ 'reco.fallback': 0 }));
+    res.statusCode = 200;
+  });
+  let sampled = 0;
+  let requests = 0;
+  // As the request lifecycle does it: one clock reading at entry, one at the end.
+  const one = (i: number): void => {
+    const req = { method: 'GET', path: `/reco/knn/${i}`, headers: {} } as unknown as Request;
+    const res = new FakeResponse();
+    const next: NextFunction = () => {
+      void route(req, res as unknown as Response, () => undefined);
+    };
+    const startedAt = process.hrtime.bigint();
+    const span = spans.start(req, res as unknown as Response, startedAt);
+    if (span.context === undefined) next();
+    else context.with(span.context, next);
+    if (res.headers.traceparent?.endsWith('-01') === true) sampled++;
+    res.writableFinished = true;
+    endServerSpan(span, { status: 200, startedAt, durationNs: process.hrtime.bigint() - startedAt, aborted: false, reco, failure: undefined });
+  };
+  // TRACE_PROBE_RATE > 0: that many requests per second (paced per turn), else as fast as possible.
+  const rate = Number.parseFloat(process.env.TRACE_PROBE_RATE ?? '0');
+  const t0 = cpuUs();
+  const startedAt = Date.now();
+  const end = startedAt + seconds * 1000;
+  for (let now = startedAt; now < end; now = Date.now()) {
+    const due = rate > 0 ? Math.min(40, Math.floor(((now - startedAt) / 1000) * rate) - requests) : 40;
+    for (let i = 0; i < due; i++) one(requests++);
+    await new Promise<void>((r) => (due > 0 ? setImmediate(r) : setTimeout(r, 1)));
+  }
+  const cpu = cpuUs() - t0;
+  await shutdownTracing();
+  const result: DeliveryProbeResult = {
+    requests,
+    seconds,
+    sampledRequests: sampled,
+    dropped: { ...spanDropCounts() },
+    cpuUsPerRequest: cpu / requests,
+  };
   emit(result);
   process.exit(0);
 }

@@ -123,3 +123,26 @@ export class FastCounter {
     return { name: this.name, help: this.help, type: this.type, values, aggregator: this.aggregator };
   }
 }
+
+/**
+ * A counter whose values are read from elsewhere at scrape time (counts another component
+ * keeps anyway, like the log writer's drops): nothing to do on the hot path.
+ */
+export class SampledCounter {
+  readonly type = 'counter';
+  readonly aggregator = 'sum';
+
+  constructor(
+    /** prom-client renames counters in place for OpenMetrics (see ServiceMetrics.render). */
+    public name: string,
+    readonly help: string,
+    private readonly read: () => { labels: Record<string, string>; value: number }[],
+    registry: Registry<RegistryContentType>,
+  ) {
+    register(registry, this);
+  }
+
+  get(): { name: string; help: string; type: string; values: MetricValue[]; aggregator: string } {
+    return { name: this.name, help: this.help, type: this.type, values: this.read(), aggregator: this.aggregator };
+  }
+}

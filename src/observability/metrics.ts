@@ -10,6 +10,8 @@
  *   recoscope_model_info{model,version,dataset_fingerprint}          gauge = 1
  *   recoscope_model_load_duration_seconds{model,source}              gauge (artifact read or training)
  *   recoscope_dataset_load_duration_seconds                          gauge
+ *   recoscope_telemetry_dropped_total{signal,reason,output}          counter (log lines / spans lost,
+ *                                                                     see telemetry-loss.ts)
  *   process_* / nodejs_*                                              prom-client defaults (CPU, memory,
  *                                                                     heap, event-loop lag, GC, handles)
  *
@@ -18,7 +20,8 @@
  * methods or `_OTHER`, `outcome` ok/cold_start/fallback/aborted or an error key (a closed
  * set), `status_code` a three-digit number. No user ids, no free text.
  */
-import { FastCounter, FastHistogram } from './fast-metrics';
+import { FastCounter, FastHistogram, SampledCounter } from './fast-metrics';
+import { telemetryDrops } from './telemetry-loss';
 import {
   Gauge,
   Registry,
@@ -145,6 +148,12 @@ export class ServiceMetrics {
       help: 'Time spent at start-up loading the dataset.',
       registers,
     });
+    new SampledCounter(
+      'recoscope_telemetry_dropped_total',
+      'Telemetry the service lost: log lines (signal="log", per output) and spans (signal="span") dropped, by reason.',
+      () => telemetryDrops().map((d) => ({ labels: { signal: d.signal, reason: d.reason, output: d.output }, value: d.count })),
+      this.registry,
+    );
     if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
     for (const metric of this.registry.getMetricsAsArray()) {
       // prom-client's typings do not expose `type`/`name` on the base Metric; both are plain fields.

@@ -73,7 +73,7 @@ describe('metrics on a real Prometheus', () => {
     assert.match(prometheus.version, /^prometheus, version \d+\.\d+\.\d+/);
     await waitFor(async () => Number((await prometheus.query(`up{${JOB}}`))[0]?.value[1]) === 1, 30_000, 'up{job="recoscope"} == 1');
     const rules = await prometheus.api<{ groups: { name: string; rules: { name: string; type: string }[] }[] }>('/api/v1/rules');
-    assert.deepEqual(rules.groups.map((g) => g.name).sort(), ['recoscope-availability', 'recoscope-model-quality', 'recoscope-slo']);
+    assert.deepEqual(rules.groups.map((g) => g.name).sort(), ['recoscope-availability', 'recoscope-model-quality', 'recoscope-slo', 'recoscope-telemetry']);
     const alerts = rules.groups.flatMap((g) => g.rules.filter((r) => r.type === 'alerting').map((r) => r.name)).sort();
     assert.deepEqual(alerts, [
       'RecoLatencyBudgetFastBurn',
@@ -81,6 +81,7 @@ describe('metrics on a real Prometheus', () => {
       'RecoscopeColdStartOrFallbackJump',
       'RecoscopeDown',
       'RecoscopeHigh5xxRatio',
+      'RecoscopeTelemetryDropped',
     ]);
   });
 

@@ -35,6 +35,8 @@ const CLIS: Cli[] = [
   { name: 'bench', source: 'bench/cli' },
   { name: 'bench:scale', source: 'bench/scale-cli' },
   { name: 'bench:tracing', source: 'bench/tracing-cli' },
+  { name: 'bench:auth', source: 'bench/auth-cli' },
+  { name: 'bench:log', source: 'bench/log-cli' },
   { name: 'evaluate', source: 'evaluation/cli' },
   { name: 'soak', source: 'loadtest/soak-cli' },
   { name: 'errors', source: 'elk/errors-cli' },

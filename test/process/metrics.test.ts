@@ -64,6 +64,7 @@ describe('metrics listener', () => {
       recoscope_model_info: 'gauge',
       recoscope_model_load_duration_seconds: 'gauge',
       recoscope_dataset_load_duration_seconds: 'gauge',
+      recoscope_telemetry_dropped_total: 'counter',
       process_cpu_seconds_total: 'counter',
       process_resident_memory_bytes: 'gauge',
       nodejs_heap_size_used_bytes: 'gauge',

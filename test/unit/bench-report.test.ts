@@ -205,3 +205,35 @@ describe('formatting', () => {
     assert.equal(md, ['| target | rps |', '|:---|---:|', '| a\\|b | 1 |'].join('\n'));
   });
 });
+
+describe('the peer row and sampled-trace delivery', () => {
+  const peer: TargetSpec = { id: 'knn/peer', label: '/reco/knn · peer', server: 'peer', route: 'knn', peer: { traceRatio: 0.1 } };
+  const raw = rows();
+  raw.push({ spec: spec('knn', 'all'), rounds: [sample(0, 6_000), sample(1, 3_000), sample(2, 5_000)] });
+  raw.push({ spec: peer, rounds: [sample(0, 2_000), sample(1, 1_000), sample(2, 2_000)] });
+  const summary = summarise(raw, 3);
+  const all = summary.find((r) => r.spec.id === 'knn/all')!;
+  all.delivery = { sampled: 1000, delivered: 995 };
+  const peerRow = summary.find((r) => r.spec.id === 'knn/peer')!;
+  peerRow.delivery = { sampled: 400, delivered: 300 };
+  const targets = evaluateTargets({ rows: summary, connections: 50 });
+  const find = (prefix: string) => targets.find((t) => t.name.startsWith(prefix))!;
+
+  it('the peer is compared with obs off like a mode, and its CPU per request with "everything"', () => {
+    assert.ok(Math.abs(peerRow.vsObsOff - 0.25) < 1e-12);
+    const cpu = find('recoscope everything CPU/req < 0.50× the peer');
+    // 1e6/5000 = 200 µs vs 1e6/2000 = 500 µs per request.
+    assert.equal(cpu.measured, '0.40×');
+    assert.equal(cpu.verdict, 'met');
+    // Paired by round: 6000/8000, 3000/4000, 5000/7000 → median 0.75.
+    assert.equal(find('/reco/knn everything').measured, '0.75×');
+  });
+  it('one delivery line per traced row, ≥ 99 % met or missed, with the counts', () => {
+    const mine = find('sampled traces delivered ≥ 99 % (/reco/knn · all)');
+    assert.equal(mine.verdict, 'met');
+    assert.equal(mine.measured, '99.5 %');
+    assert.match(mine.note ?? '', /995 of 1000/);
+    assert.equal(find('sampled traces delivered ≥ 99 % (/reco/knn · peer)').verdict, 'missed');
+    assert.equal(throughputCells(peerRow).at(-2), '75.0% of 400');
+  });
+});

@@ -44,7 +44,7 @@ describe('log output', () => {
     const lines = readFileSync(join(dir, 'out.ndjson'), 'utf8').trimEnd().split('\n');
     assert.equal(lines.length, n);
     lines.forEach((l, i) => assert.equal((JSON.parse(l) as { i: number }).i, i));
-    assert.deepEqual(output.snapshot(), { written: n, dropped: 0, writeErrors: 0, queuedBytes: 0, queuedLines: 0 });
+    assert.deepEqual(output.snapshot(), { written: n, dropped: 0, droppedAtEnd: 0, writeErrors: 0, queuedBytes: 0, queuedLines: 0 });
   });
 
   it('bounds memory: beyond maxQueuedBytes lines are dropped and counted; errors are retried until the target accepts bytes again', async () => {
@@ -57,6 +57,7 @@ describe('log output', () => {
     await waitUntil(() => output.stats.writeErrors >= 2, 'retried write errors');
     const during = output.snapshot();
     assert.equal(during.dropped, 30, '80 offered, 50 fit');
+    assert.equal(during.droppedAtEnd, 0, 'a full queue, not a shutdown');
     assert.equal(during.queuedLines, 50);
     assert.ok(during.queuedBytes <= maxQueuedBytes);
     assert.equal(output.lastError?.code, 'ENOSPC');
@@ -82,6 +83,8 @@ describe('log output', () => {
     assert.equal(output.end(), 10);
     output.accept(line(11));
     assert.equal(output.stats.dropped, 11);
+    // All eleven are shutdown losses, none a full queue (the metrics tell the two apart).
+    assert.equal(output.stats.droppedAtEnd, 11);
     closeSync(full);
   });
 });

@@ -21,6 +21,8 @@ export interface OutputStats {
   written: number;
   /** Lines refused because the queue was full (or the writer had ended). */
   dropped: number;
+  /** Of `dropped`: lines still queued when the output ended, or offered after it ended. */
+  droppedAtEnd: number;
   /** Failed write calls (each retried). */
   writeErrors: number;
   /** Bytes (approximately: string length) waiting in memory, the batch in flight included. */
@@ -60,7 +62,7 @@ export class LogOutput {
   private retryTimer: NodeJS.Timeout | undefined;
   private ended = false;
   private idleWaiters: (() => void)[] = [];
-  readonly stats = { written: 0, dropped: 0, writeErrors: 0 };
+  readonly stats = { written: 0, dropped: 0, droppedAtEnd: 0, writeErrors: 0 };
   lastError: NodeJS.ErrnoException | undefined;
   /** Set by a failed write, cleared by the next successful one. */
   failing = false;
@@ -86,6 +88,7 @@ export class LogOutput {
   accept(line: string): void {
     if (this.ended || this.queuedBytes + line.length > this.options.maxQueuedBytes) {
       this.stats.dropped++;
+      if (this.ended) this.stats.droppedAtEnd++;
       return;
     }
     this.lines.push(line);
@@ -125,6 +128,7 @@ export class LogOutput {
     this.ended = true;
     const left = this.lines.length - this.head + (this.pending?.lines ?? 0);
     this.stats.dropped += left;
+    this.stats.droppedAtEnd += left;
     this.lines = [];
     this.head = 0;
     this.pending = undefined;

@@ -15,7 +15,7 @@
  *   trace-context + baggage propagators (OTEL_PROPAGATORS).
  * - No metrics and no OTel logs pipeline: recoscope's logs go through winston → Filebeat.
  */
-import { diag, DiagLogLevel, trace } from '@opentelemetry/api';
+import { createNoopMeter, diag, DiagLogLevel, trace, type Attributes, type Counter, type Meter, type MeterProvider } from '@opentelemetry/api';
 import type { SpanExporter } from '@opentelemetry/sdk-trace';
 import {
   AlwaysOffSampler,
@@ -34,6 +34,7 @@ import type { TracingConfig } from '../../config';
 import { SERVICE_VERSION } from '../service-info';
 import { rateLimitedDiagLogger, type DiagSink } from './diag-logger';
 import { setTracingRuntime } from './state';
+import { countSpanDrops } from '../telemetry-loss';
 
 const TRACER_NAME = 'recoscope';
 
@@ -77,12 +78,62 @@ function buildExporter(config: TracingConfig): SpanExporter {
   return new OTLPTraceExporter(options);
 }
 
+/** The batch processor's own count of finished spans (semconv otel.sdk.processor.span.processed). */
+const SPANS_PROCESSED = 'otel.sdk.processor.span.processed';
+
+/**
+ * Where the batch processor reports its losses. Its self-observability hook (an experimental
+ * SDK option; the unit test test/unit/span-drops.test.ts fails if an upgrade changes it) adds
+ * to `otel.sdk.processor.span.processed` once per span batch, with `error.type` set when the
+ * spans were lost: "queue_full" when the queue was full, the export error's name otherwise.
+ * Only that counter is kept; every other instrument is the API's no-op. Also reads the
+ * queue length (an observable the processor registers), for what a timed-out shutdown loses.
+ */
+export function spanDropMeterProvider(): { provider: MeterProvider; queued: () => number } {
+  const noop = createNoopMeter();
+  let queueSize: (() => number) | undefined;
+  const processed: Counter = {
+    add(count: number, attributes?: Attributes) {
+      const type = attributes?.['error.type'];
+      if (type === undefined) return;
+      countSpanDrops(type === 'queue_full' ? 'queue_full' : 'export_failed', count);
+    },
+  };
+  const meter: Meter = {
+    createGauge: (name, options) => noop.createGauge(name, options),
+    createHistogram: (name, options) => noop.createHistogram(name, options),
+    createCounter: (name, options) => (name === SPANS_PROCESSED ? processed : noop.createCounter(name, options)),
+    createUpDownCounter: (name, options) => noop.createUpDownCounter(name, options),
+    createObservableGauge: (name, options) => noop.createObservableGauge(name, options),
+    createObservableCounter: (name, options) => noop.createObservableCounter(name, options),
+    createObservableUpDownCounter: (name, options) => {
+      const instrument = noop.createObservableUpDownCounter(name, options);
+      if (name !== 'otel.sdk.processor.span.queue.size') return instrument;
+      // The processor registers a callback that observes its queue length; keep it.
+      return Object.assign(Object.create(instrument) as typeof instrument, {
+        addCallback: (callback: Parameters<typeof instrument.addCallback>[0]) => {
+          queueSize = () => {
+            let value = 0;
+            void callback({ observe: (v: number) => (value = v) });
+            return value;
+          };
+        },
+        removeCallback: () => undefined,
+      });
+    },
+    addBatchObservableCallback: () => undefined,
+    removeBatchObservableCallback: () => undefined,
+  };
+  return { provider: { getMeter: () => meter }, queued: () => queueSize?.() ?? 0 };
+}
+
 /** Bounded: resolves after `ms` even if the collector never answers. */
-async function withTimeout(work: Promise<void>, ms: number): Promise<void> {
+async function withTimeout(work: Promise<void>, ms: number, onTimeout: () => void = () => undefined): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<void>((resolve) => {
     timer = setTimeout(() => {
       diag.warn(`tracing shutdown did not finish within ${ms} ms; unexported spans are dropped`);
+      onTimeout();
       resolve();
     }, ms);
     timer.unref();
@@ -97,6 +148,7 @@ async function withTimeout(work: Promise<void>, ms: number): Promise<void> {
 export function startSdk(config: TracingConfig, sink: DiagSink): void {
   const diagLogger = rateLimitedDiagLogger(sink, config.diagLogIntervalMs);
   const environment = config.serviceEnvironment;
+  const drops = spanDropMeterProvider();
 
   const sdk = new NodeSDK({
     resource: defaultResource().merge(
@@ -110,7 +162,7 @@ export function startSdk(config: TracingConfig, sink: DiagSink): void {
       }),
     ),
     sampler: buildSampler(config.sampler, config.samplerRatio),
-    spanProcessors: [new BatchSpanProcessor({ exporter: buildExporter(config), ...config.batch })],
+    spanProcessors: [new BatchSpanProcessor({ exporter: buildExporter(config), ...config.batch, selfObsMeterProvider: drops.provider })],
     // Traces only: without these, sdk-node would also start OTLP metrics and logs exporters.
     metricReaders: [],
     logRecordProcessors: [],
@@ -125,7 +177,7 @@ export function startSdk(config: TracingConfig, sink: DiagSink): void {
   setTracingRuntime({
     tracer,
     shutdown: () => {
-      stopping ??= withTimeout(sdk.shutdown(), config.shutdownTimeoutMs).finally(() => {
+      stopping ??= withTimeout(sdk.shutdown(), config.shutdownTimeoutMs, () => countSpanDrops('shutdown', drops.queued())).finally(() => {
         diagLogger.flush();
         // The process is about to end its logger and exit: late exporter retries must not
         // write to a closed logger.
