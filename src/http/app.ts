@@ -6,6 +6,7 @@ import { ROUTES } from '../contracts';
 import type { ModelLookup } from '../models/types';
 import { requestTracing, tracedRoute } from '../observability/tracing';
 import { PACKAGE } from '../paths';
+import { requestProfiling } from '../profiling/request';
 import { accessLog } from './access-log';
 import { bearerCheck } from './auth';
 import { createAuthThrottle } from './auth-throttle';
@@ -51,6 +52,9 @@ export function createApp({ models, apiKey, kRecs, logger, metrics, http = DEFAU
   // With tracing on, the request's server span comes first (its ids go into the access line).
   const tracing = requestTracing();
   if (tracing !== undefined) app.use(tracing);
+  // Inside the server span's context, so samples are labelled with its trace.
+  const profiling = requestProfiling();
+  if (profiling !== undefined) app.use(profiling);
   app.use(securityHeaders);
   app.use(accessLog(logger));
   const corsHandler = cors(http.corsOrigins);
