@@ -56,7 +56,8 @@ const USAGE = `usage: npm run bench [-- options]
                      F × its obs-off capacity (default 0.5; 0 = off)
   --no-trace         skip the tracing modes (no collector)
   --only a,b         only these targets (ids: bare-http, bare-express, health/off, popular/off,
-                     knn/off, knn/log, knn/metrics, knn/trace100, knn/trace10, knn/all)
+                     knn/off, knn/log, knn/metrics, knn/trace100, knn/trace10, knn/all,
+                     knn/profile)
   --env KEY=VALUE    extra environment for every service instance, applied last (repeatable;
                      for experiments, e.g. --env OTEL_TRACES_SAMPLER=parentbased_traceidratio
                      --env OTEL_TRACES_SAMPLER_ARG=0.1 or --env KNN_NEIGHBOURS=100)
