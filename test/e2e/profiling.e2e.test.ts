@@ -144,6 +144,8 @@ describe('continuous profiling: from a slow trace to its own flamegraph', { time
 
     const result = await cli(CLI, ['trace', traceId, '--wait', '120', '--profiles-dir', runsDir], { ELASTICSEARCH_URL: stack.esUrl });
     assert.equal(result.code, 0, `profile:trace failed: ${result.stderr}`);
+    // Printed as TAP diagnostics: the page docs/continuous-profiling.md quotes.
+    console.log(`profile:trace ${traceId} (slow, user 700):\n${result.stdout}`);
     const runDir = join(runsDir, 'trace', traceId);
     const folded = parseFolded(readFileSync(join(runDir, 'stacks.folded'), 'utf8'));
     const own = ownFrames(frameShares(folded));
@@ -170,6 +172,7 @@ describe('continuous profiling: from a slow trace to its own flamegraph', { time
       'a profile cut after the fast request, in Elasticsearch',
     );
     const result = await cli(CLI, ['trace', traceId, '--profiles-dir', runsDir], { ELASTICSEARCH_URL: stack.esUrl });
+    console.log(`profile:trace ${traceId} (fast, user 2): exit ${result.code}\n${result.stdout}${result.stderr}`);
     if (result.code === 0) {
       const folded = parseFolded(readFileSync(join(runsDir, 'trace', traceId, 'stacks.folded'), 'utf8'));
       assert.ok(![...folded.keys()].some((stack) => stack.includes(INJECTED_FRAME)), `fast trace's stacks:\n${result.stdout}`);
