@@ -63,6 +63,7 @@ async function poll(find: () => Promise<ProfileMetadata[]>, waitSeconds: number)
 
 async function main(): Promise<number> {
   const [command, ...args] = process.argv.slice(2);
+  if (command === '--help' || command === '-h') throw new UsageError('');
   if (command !== 'trace' && command !== 'window') throw new UsageError(`expected trace or window, got '${command ?? ''}'`);
   const { values, positionals } = parseCommandLine({
     args,
