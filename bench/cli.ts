@@ -59,7 +59,8 @@ const USAGE = `usage: npm run bench [-- options]
                      F × its obs-off capacity (default 0.5; 0 = off)
   --no-trace         skip the tracing modes (no collector)
   --only a,b         only these targets (ids: bare-http, bare-express, health/off, popular/off,
-                     knn/off, knn/log, knn/metrics, knn/trace100, knn/trace10, knn/all, knn/peer)
+                     knn/off, knn/log, knn/metrics, knn/trace100, knn/trace10, knn/all, knn/peer,
+                     knn/profile)
   --delivery-share F also run every traced row at F × its own capacity, open loop, to count
                      the sampled traces delivered there (default 0.8; 0 = off)
   --env KEY=VALUE    extra environment for every service instance, applied last (repeatable;

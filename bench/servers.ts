@@ -11,14 +11,19 @@ import { SERVICE_MAIN_JS, compiled } from '../src/paths';
  *  - metrics:  the Prometheus endpoint only (METRICS_PORT), logs off;
  *  - trace100: file log + tracing, every request sampled (always_on);
  *  - trace10:  file log + tracing, 10 % of new traces (parentbased_traceidratio 0.1);
- *  - all:      everything a production deployment runs: file log + metrics + tracing at 10 %.
+ *  - all:      everything a production deployment runs: file log + metrics + tracing at 10 %;
+ *  - profile:  obs off + continuous profiling at 100 Hz (PROFILING_ENABLED), so its CPU per
+ *              request against obs off is the cost of the profiler alone.
  * Every mode without metrics sets METRICS_PORT=0 (off). A service build without a metrics
  * endpoint ignores METRICS_PORT: the mode then measures only what the build has, and the
  * benchmark says so in its notes.
  */
-export type Observability = 'off' | 'log' | 'metrics' | 'trace100' | 'trace10' | 'all';
+export type Observability = 'off' | 'log' | 'metrics' | 'trace100' | 'trace10' | 'all' | 'profile';
 
-export const OBSERVABILITY_MODES: readonly Observability[] = ['off', 'log', 'metrics', 'trace100', 'trace10', 'all'];
+export const OBSERVABILITY_MODES: readonly Observability[] = ['off', 'log', 'metrics', 'trace100', 'trace10', 'all', 'profile'];
+
+/** The profile mode's sampling rate: the issue's "about 100 Hz". */
+export const BENCH_PROFILING_HZ = 100;
 
 export const OBSERVABILITY_LABEL: Record<Observability, string> = {
   off: 'obs off',
@@ -27,6 +32,7 @@ export const OBSERVABILITY_LABEL: Record<Observability, string> = {
   trace100: 'log+trace 100%',
   trace10: 'log+trace 10%',
   all: 'everything (log+metrics+trace 10%)',
+  profile: `profiling on (${BENCH_PROFILING_HZ} Hz, obs off otherwise)`,
 };
 
 export interface ModeParts {
@@ -34,6 +40,8 @@ export interface ModeParts {
   metrics: boolean;
   /** Share of new traces sampled; undefined = tracing off. */
   traceRatio: number | undefined;
+  /** Continuous profiling (src/profiling) on. */
+  profiling?: boolean;
 }
 
 export const MODE_PARTS: Record<Observability, ModeParts> = {
@@ -43,6 +51,7 @@ export const MODE_PARTS: Record<Observability, ModeParts> = {
   trace100: { fileLog: true, metrics: false, traceRatio: 1 },
   trace10: { fileLog: true, metrics: false, traceRatio: 0.1 },
   all: { fileLog: true, metrics: true, traceRatio: 0.1 },
+  profile: { fileLog: false, metrics: false, traceRatio: undefined, profiling: true },
 };
 
 export function tracesIn(mode: Observability | undefined): boolean {
@@ -114,6 +123,11 @@ export function serviceEnv(
     METRICS_PORT: parts.metrics ? String(metricsPort) : '0',
     ...ctx.serviceEnv,
   };
+  if (parts.profiling === true) {
+    env.PROFILING_ENABLED = 'true';
+    env.PROFILING_HZ = String(BENCH_PROFILING_HZ);
+    env.PROFILING_DIR = join(dir, 'profiles');
+  }
   if (parts.traceRatio !== undefined) {
     if (ctx.otlpEndpoint === undefined) throw new Error(`${observability} mode needs a collector endpoint`);
     if (parts.traceRatio >= 1) {

@@ -80,15 +80,15 @@ export interface TargetCheck {
 export function check(
   name: string,
   value: number | undefined,
-  op: '>=' | '<',
+  op: '>=' | '<' | '<=',
   limit: number,
   format: (v: number) => string,
   note?: string,
 ): TargetCheck {
-  const goal = `${op === '>=' ? '≥' : '<'} ${format(limit)}`;
+  const goal = `${op === '>=' ? '≥' : op === '<=' ? '≤' : '<'} ${format(limit)}`;
   if (value === undefined || !Number.isFinite(value)) {
     return { name, verdict: 'not measured', measured: '—', goal, ...(note === undefined ? {} : { note }) };
   }
-  const ok = op === '>=' ? value >= limit : value < limit;
+  const ok = op === '>=' ? value >= limit : op === '<=' ? value <= limit : value < limit;
   return { name, verdict: ok ? 'met' : 'missed', measured: format(value), goal, ...(note === undefined ? {} : { note }) };
 }

@@ -3,7 +3,7 @@
  * failure marks and target verdicts. Pure functions, unit-tested
  * (test/unit/bench-summary.test.ts).
  */
-import { MODE_PARTS, OBSERVABILITY_LABEL, OBSERVABILITY_MODES, type Observability } from './servers';
+import { BENCH_PROFILING_HZ, MODE_PARTS, OBSERVABILITY_LABEL, OBSERVABILITY_MODES, type Observability } from './servers';
 import { check, median, pairedRatio, type TargetCheck } from './stats';
 
 export type Route = 'health' | 'popular' | 'knn';
@@ -270,6 +270,18 @@ export function evaluateTargets(input: TargetInputs): TargetCheck[] {
       ),
     );
   }
+  // Profiling's target is on CPU per request (what the profiler adds to each request), not rps.
+  const profiled = find('knn', 'profile');
+  out.push(
+    check(
+      `/reco/knn CPU/req with profiling at ${BENCH_PROFILING_HZ} Hz ≤ 1.03× obs off`,
+      usable(profiled)?.cpuVsObsOff,
+      '<=',
+      1.03,
+      ratioFmt,
+      profiled === undefined ? 'profiling row missing' : `CPU ${usFmt(profiled.cpuUsPerRequest)}/req; rps ${ratioFmt(profiled.vsObsOff)} obs off`,
+    ),
+  );
   out.push(check('Kion-scale training < 60 s', input.kion?.trainSeconds, '<', 60, secondsFmt, input.kionNote));
   out.push(check('Kion-scale peak RSS < 1.5 GB', input.kion?.maxRssBytes, '<', 1.5e9, gbFmt, input.kionNote));
   for (const mode of OBSERVABILITY_MODES) {

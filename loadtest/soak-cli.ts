@@ -4,7 +4,11 @@
  * the JSON summary (every sample included) goes to loadtest/results/soak-<time>.json.
  * Exit codes: 0 passed, 1 failed (or could not run), 2 bad usage.
  */
+import { mkdtempSync, readdirSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { displayPath, runCli, UsageError } from '../src/cli/usage';
+import { loadConfig } from '../src/config';
 import { onInterrupt, summaryFile, toolCommandLine, writeSummary } from './options';
 import { runSoak, type SoakSummary } from './soak';
 import type { SoakSample } from './soak-probe';
@@ -23,11 +27,24 @@ const USAGE = `usage: npm run soak -- [--minutes N] [--rate R] [options]
   -o, --out <file>         JSON summary (default loadtest/results/soak-<time>.json)
 
 The service is the compiled one (npm run build), started here with the environment's
-DATASET / SYNTHETIC_* / K_RECS / LOG_* settings, a random key and stdout logging off.
+DATASET / SYNTHETIC_* / K_RECS / LOG_* / PROFILING_* settings, a random key and stdout logging off.
+With PROFILING_ENABLED=true the profile store (PROFILING_DIR, default a fresh temporary
+folder) is measured at every sample, and a store above PROFILING_MAX_MB fails the soak.
 `;
 
 /** The service settings a soak passes through from the environment. */
-const PASSED_THROUGH = /^(DATASET|DATASET_SKIP_MALFORMED|SYNTHETIC_[A-Z_]+|K_RECS|KNN_[A-Z0-9_]+|POPULAR_WINDOW_DAYS|LOG_LEVEL|LOG_FILE_ENABLED|LOG_MAX_SIZE_MB|LOG_MAX_FILES|OTEL_[A-Z_]+)$/;
+const PASSED_THROUGH = /^(DATASET|DATASET_SKIP_MALFORMED|SYNTHETIC_[A-Z_]+|K_RECS|KNN_[A-Z0-9_]+|POPULAR_WINDOW_DAYS|LOG_LEVEL|LOG_FILE_ENABLED|LOG_MAX_SIZE_MB|LOG_MAX_FILES|OTEL_[A-Z_]+|PROFILING_[A-Z_]+)$/;
+
+/** Bytes of the profile files in the store (what retention bounds). */
+function storeBytes(dir: string): number {
+  let total = 0;
+  try {
+    for (const name of readdirSync(dir)) if (name.endsWith('.pb.gz')) total += statSync(join(dir, name)).size;
+  } catch {
+    // Not created yet (before the first cut): empty.
+  }
+  return total;
+}
 
 function parseNumber(text: string | undefined, fallback: number, flag: string, check: (n: number) => boolean, rule: string): number {
   if (text === undefined) return fallback;
@@ -68,6 +85,12 @@ async function main(): Promise<number> {
   const scenario = getScenario(file, values.scenario ?? 'soak');
   const serviceEnv: Record<string, string> = {};
   for (const [name, value] of Object.entries(process.env)) if (PASSED_THROUGH.test(name) && value !== undefined && value !== '') serviceEnv[name] = value;
+  // The service's own reading of the profiling settings (same validation, same defaults).
+  const profiling = loadConfig(serviceEnv).profiling;
+  if (profiling.enabled && serviceEnv.PROFILING_DIR === undefined) serviceEnv.PROFILING_DIR = mkdtempSync(join(tmpdir(), 'recoscope-soak-profiles-'));
+  const store = profiling.enabled ? resolve(serviceEnv.PROFILING_DIR ?? profiling.dir) : undefined;
+  let storeMax = 0;
+  let storeLast = 0;
   const knownUsers = Number(serviceEnv.SYNTHETIC_USERS ?? file.defaults.knownUsers);
   const out = summaryFile(values.out, 'soak');
 
@@ -77,10 +100,15 @@ async function main(): Promise<number> {
   );
   let lastPrinted = 0;
   const onSample = (sample: SoakSample): void => {
+    if (store !== undefined) {
+      storeLast = storeBytes(store);
+      storeMax = Math.max(storeMax, storeLast);
+    }
     if (sample.at - lastPrinted < 60_000) return;
     lastPrinted = sample.at;
     process.stdout.write(
-      `  ${new Date(sample.at).toISOString().slice(11, 19)}  RSS ${mb(sample.rssBytes)}  heap ${mb(sample.heapUsedBytes)}  event-loop delay p99 ${sample.lagMs.p99} ms, max ${sample.lagMs.max} ms\n`,
+      `  ${new Date(sample.at).toISOString().slice(11, 19)}  RSS ${mb(sample.rssBytes)}  heap ${mb(sample.heapUsedBytes)}  event-loop delay p99 ${sample.lagMs.p99} ms, max ${sample.lagMs.max} ms` +
+        `${store === undefined ? '' : `  profile store ${mb(storeLast)}`}\n`,
     );
   };
   const summary: SoakSummary = await runSoak({
@@ -97,6 +125,14 @@ async function main(): Promise<number> {
     signal: onInterrupt(),
     onSample,
   });
+  if (store !== undefined) {
+    const bound = profiling.maxBytes;
+    summary.profileStore = { dir: store, maxBytes: storeMax, endBytes: storeBytes(store), boundBytes: bound };
+    if (storeMax > bound) {
+      summary.passed = false;
+      summary.failures.push(`profile store reached ${mb(storeMax)}, above its bound PROFILING_MAX_MB (${mb(bound)})`);
+    }
+  }
   writeSummary(out, summary);
   const l = summary.load;
   const classes = Object.entries(summary.statusClasses)
@@ -107,6 +143,9 @@ async function main(): Promise<number> {
       `  latency p50 ${l.latencyMs.p50} ms, p99 ${l.latencyMs.p99} ms, max ${l.latencyMs.max} ms\n` +
       `  RSS ${summary.rss.settledStartMb} MB (settled start) → ${summary.rss.endMb} MB (end): growth ${summary.rss.growthMb} MB (bound ${summary.rss.boundMb} MB), max ${summary.rss.maxMb} MB\n` +
       `  event-loop delay: p99 of ${sampleSeconds}-s samples ${summary.lagMs.p99OfSamples} ms, max ${summary.lagMs.max} ms\n` +
+      (summary.profileStore === undefined
+        ? ''
+        : `  profile store: max ${mb(summary.profileStore.maxBytes)}, end ${mb(summary.profileStore.endBytes)} (bound ${mb(summary.profileStore.boundBytes)}) in ${summary.profileStore.dir}\n`) +
       `  summary: ${displayPath(out)}\n` +
       (summary.passed ? 'soak: PASS\n' : `soak: FAIL: ${summary.failures.join('; ')}\n`),
   );

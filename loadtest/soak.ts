@@ -51,6 +51,8 @@ export interface SoakSummary {
   samples: SoakSample[];
   failures: string[];
   passed: boolean;
+  /** With PROFILING_ENABLED: the profile store's size (soak-cli measures it at every sample). */
+  profileStore?: { dir: string; maxBytes: number; endBytes: number; boundBytes: number };
 }
 
 const MB = 1024 * 1024;

@@ -58,14 +58,15 @@ function scripts(): string {
     .join('\n');
 }
 
-function header(title: string): string {
+function header(title: string, single: boolean): string {
+  const runs = single ? '<p class="runs"><span id="run-a"></span></p>' : '<p class="runs"><b>A</b><span id="run-a"></span><br><b>B</b><span id="run-b"></span></p>';
+  const links = single ? '' : '\n  <a href="index.html">side by side</a> · <a href="diff.html">differential only</a> · <a href="top.md">top.md</a>';
   return `<h1>${escapeHtml(title)}</h1>
-<p class="runs"><b>A</b><span id="run-a"></span><br><b>B</b><span id="run-b"></span></p>
+${runs}
 <form class="toolbar" id="search-form">
   <input id="search-input" type="search" placeholder="highlight frames matching a regexp, e.g. scoreStage" aria-label="search frames">
   <button type="submit">Search</button> <button type="button" id="clear-button">Clear</button>
-  <button type="button" id="reset-button">Reset zoom</button>
-  <a href="index.html">side by side</a> · <a href="diff.html">differential only</a> · <a href="top.md">top.md</a>
+  <button type="button" id="reset-button">Reset zoom</button>${links}
 </form>
 <div id="details">hover a frame for its name and shares; click to zoom</div>`;
 }
@@ -76,7 +77,7 @@ const TOP_SECTION = `<section class="panel"><h2>Top frames by self time (share o
 const DIFF_SECTION = `<section class="panel"><h2>Differential flamegraph: B coloured by change from A</h2>${LEGEND_DIFF}
 <div class="chart" id="chart-diff"></div></section>`;
 
-function page(title: string, view: 'index' | 'diff', body: string): string {
+function page(title: string, view: 'index' | 'diff' | 'single', body: string): string {
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -87,7 +88,7 @@ function page(title: string, view: 'index' | 'diff', body: string): string {
 <style>${STYLE}</style>
 </head>
 <body data-view="${view}">
-${header(title)}
+${header(title, view === 'single')}
 ${body}
 ${scripts()}
 </body>
@@ -111,6 +112,16 @@ ${TOP_SECTION}`,
 
 export function diffPageHtml(title: string): string {
   return page(title, 'diff', `${DIFF_SECTION}\n${TOP_SECTION}`);
+}
+
+/** One run's flamegraph alone (a continuous profile's flamegraph.html). */
+export function flamegraphPageHtml(title: string): string {
+  return page(
+    title,
+    'single',
+    `<section class="panel"><h2><span id="title-a"></span></h2><div class="chart" id="chart-a"></div></section>
+${LEGEND_KINDS}`,
+  );
 }
 
 /**

@@ -98,17 +98,20 @@
   }
 
   text('run-a', runLabel(data.a));
-  text('run-b', runLabel(data.b));
   link('run-a', data.a.flamegraph);
-  link('run-b', data.b.flamegraph);
   text('title-a', data.a.label);
-  text('title-b', data.b.label);
   text('facts-a', facts(data.a));
-  text('facts-b', facts(data.b));
   draw('chart-a', data.a.tree, false);
-  draw('chart-b', data.b.tree, false);
-  draw('chart-diff', data.diff, true);
-  table();
+  // One run alone (a continuous profile's flamegraph.html) has no B, no diff, no table.
+  if (data.b) {
+    text('run-b', runLabel(data.b));
+    link('run-b', data.b.flamegraph);
+    text('title-b', data.b.label);
+    text('facts-b', facts(data.b));
+    draw('chart-b', data.b.tree, false);
+    draw('chart-diff', data.diff, true);
+    table();
+  }
 
   document.getElementById('search-form').addEventListener('submit', function (event) {
     event.preventDefault();

@@ -10,7 +10,7 @@ import { copyFileSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSy
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import type { LoadSummary } from '../loadtest/load';
 import { busyFrames, foldedToTree, frameShares, idleShare, parseFolded, totalSamples, type FlameNode, type Folded, type FrameShare } from './folded';
-import { comparePageHtml, COMPARE_PAGE_SCRIPT_FILE, diffPageHtml } from './compare-html';
+import { comparePageHtml, COMPARE_PAGE_SCRIPT_FILE, diffPageHtml, flamegraphPageHtml } from './compare-html';
 import { markdownTable, mdCode, pct, points } from './report';
 import { RUN_FILES, type ProfileMeta } from './run';
 
@@ -242,6 +242,25 @@ function pageData(dir: string, a: RunData, b: RunData, rows: readonly TopRow[]):
   };
 }
 
+/** The page libraries and our script, copied into `<dir>/assets/`. */
+function copyAssets(dir: string): void {
+  const assets = join(dir, 'assets');
+  mkdirSync(assets, { recursive: true });
+  for (const [pkg, file] of ASSETS) copyFileSync(join(packageDir(pkg), file), join(assets, basename(file)));
+  copyFileSync(COMPARE_PAGE_SCRIPT_FILE, join(assets, 'compare.js'));
+}
+
+/**
+ * One run's flamegraph (flamegraph.html + data.js + assets/) in `dir`, drawn by the comparison
+ * pages' script: for runs that have no 0x page of their own (continuous profiles).
+ */
+export function writeFlamegraphPage(dir: string, title: string, folded: Folded, info: { scenario: string; run: string; samples: number }): void {
+  copyAssets(dir);
+  const data = { a: { label: `${info.scenario}-${info.run}`, flamegraph: null, git: null, rps: null, latencyMs: null, ...info, tree: foldedToTree(folded) } };
+  writeFileSync(join(dir, 'data.js'), `window.RECOSCOPE_COMPARE = ${JSON.stringify(data)};\n`);
+  writeFileSync(join(dir, RUN_FILES.flamegraph), flamegraphPageHtml(title));
+}
+
 export interface CompareOptions {
   a: string;
   b: string;
@@ -257,10 +276,7 @@ export function compareRuns(options: CompareOptions): CompareResult {
   const n = options.top ?? 15;
   const rows = topRows(busyFrames(frameShares(a.folded)), busyFrames(frameShares(b.folded)), n);
   const dir = join(options.outRoot, `${a.label}-vs-${b.label}`);
-  const assets = join(dir, 'assets');
-  mkdirSync(assets, { recursive: true });
-  for (const [pkg, file] of ASSETS) copyFileSync(join(packageDir(pkg), file), join(assets, basename(file)));
-  copyFileSync(COMPARE_PAGE_SCRIPT_FILE, join(assets, 'compare.js'));
+  copyAssets(dir);
 
   const files = {
     top: join(dir, 'top.md'),

@@ -44,11 +44,11 @@ export interface FrameShare {
 }
 
 /**
- * The event loop waiting for I/O (libuv's epoll wait): samples where the process had nothing
- * to run. Shown in the flamegraph, but not "self time" of any code: rankings leave it out
+ * The event loop waiting for I/O (libuv's epoll wait; `(idle)` in a wall-clock pprof profile):
+ * samples where the process had nothing to run. Shown in the flamegraph, but not "self time" of any code: rankings leave it out
  * and report it on its own.
  */
-const IDLE_FRAME = /^(?:epoll_pwait2?|epoll_wait|__epoll_wait_nocancel) \[native\]$/;
+const IDLE_FRAME = /^(?:(?:epoll_pwait2?|epoll_wait|__epoll_wait_nocancel) \[native\]|\(idle\))$/;
 
 export function isIdleFrame(frame: string): boolean {
   return IDLE_FRAME.test(frame);

@@ -134,6 +134,47 @@ const otelShape = {
   SERVICE_ENVIRONMENT: z.string().trim().min(1).default('development'),
 };
 
+/**
+ * Continuous profiling (src/profiling): off unless asked for. The store is bounded by size
+ * and by age, whichever bites first; a profile is cut every PROFILING_PERIOD_S seconds.
+ * The slow path is the demo fault for the profiling walk: CPU burnt inside the model call
+ * for users divisible by the divisor (0 = never).
+ */
+const profilingShape = {
+  PROFILING_ENABLED: booleanFromEnv.default(false),
+  PROFILING_HZ: int(1, 1000).default(100),
+  PROFILING_PERIOD_S: int(1, 3600).default(10),
+  PROFILING_DIR: z.string().min(1).default('profiles-store'),
+  PROFILING_MAX_MB: positiveNumber.default(256),
+  PROFILING_MAX_AGE_MIN: int(1, 525_600).default(4_320),
+  SLOW_USER_DIVISOR: int(0, 2 ** 31 - 1).default(0),
+  SLOW_USER_MS: int(1, 10_000).default(200),
+};
+
+export interface ProfilingConfig {
+  enabled: boolean;
+  hz: number;
+  periodMs: number;
+  dir: string;
+  maxBytes: number;
+  maxAgeMs: number;
+  slowUserDivisor: number;
+  slowUserMs: number;
+}
+
+function profilingConfig(e: z.infer<z.ZodObject<typeof profilingShape>>): ProfilingConfig {
+  return {
+    enabled: e.PROFILING_ENABLED,
+    hz: e.PROFILING_HZ,
+    periodMs: e.PROFILING_PERIOD_S * 1000,
+    dir: e.PROFILING_DIR,
+    maxBytes: Math.round(e.PROFILING_MAX_MB * 1024 * 1024),
+    maxAgeMs: e.PROFILING_MAX_AGE_MIN * 60_000,
+    slowUserDivisor: e.SLOW_USER_DIVISOR,
+    slowUserMs: e.SLOW_USER_MS,
+  };
+}
+
 const envSchema = z.object({
   PORT: int(0, 65535).default(8080),
   HOST: z.string().min(1).default('0.0.0.0'),
@@ -182,6 +223,7 @@ const envSchema = z.object({
   METRICS_PORT: int(0, 65535).default(9464),
 
   ...otelShape,
+  ...profilingShape,
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -258,6 +300,7 @@ export interface Config {
   /** Port of the Prometheus /metrics listener (same host); 0 means no metrics at all. */
   metricsPort: number;
   http: HttpSettings;
+  profiling: ProfilingConfig;
 }
 
 /** How the HTTP layer meets the outside world (docs page, browsers, proxies, guessers). */
@@ -392,6 +435,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       authFailureWindowMs: e.AUTH_FAILURE_WINDOW_MS,
     },
     metricsPort: e.METRICS_PORT,
+    profiling: profilingConfig(e),
   };
 }
 

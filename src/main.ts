@@ -6,7 +6,7 @@ import { createApp } from './http/app';
 import { errorBody, errors } from './http/errors';
 import { bindEarly, drain, ListenError, serverUrl, type EarlyServer } from './http/server';
 import { LogDirError } from './observability/log-writer';
-import { withFaultInjectionAll } from './models/fault-injection';
+import { withInjectedFaults } from './models/fault-injection';
 import { prepareModels, type PreparedModels } from './models/registry';
 import { configureLogger, flushLogger, logFilePath, logger } from './observability/logger';
 import { registerSecret } from './observability/redact';
@@ -14,6 +14,7 @@ import { setDiagnosticSink, shutdownTracing, startTracing, tracingEnabled, type 
 import { timedModels } from './models/timed';
 import { ServiceMetrics } from './observability/metrics';
 import { closeMetrics, listenMetrics, METRICS_PATH } from './observability/metrics-server';
+import { setProfiledModelVersions, startProfiling, stopProfiling } from './profiling';
 
 /** OpenTelemetry's own diagnostics (exporter failures, rate limited) into the service log. */
 const otelDiagnostics: DiagSink = (level, message, fields) => {
@@ -87,6 +88,8 @@ async function main(): Promise<void> {
   startTracing(config.tracing);
   const apiKey = resolveApiKey(config);
   registerSecret(apiKey);
+  // Before the models are prepared, so start-up is in the first profile too.
+  await startProfiling(config.profiling, logger);
 
   const startedAt = process.hrtime.bigint();
   // Bound before training, so a port in use fails in milliseconds; 503 until the models are ready.
@@ -109,8 +112,9 @@ async function main(): Promise<void> {
     return startupFailure(EXIT_CODES.dataset, `cannot prepare ${what}: ${reason}`, error);
   }
   const metrics = config.metricsPort === 0 ? undefined : serviceMetrics(prepared);
+  profileModelVersions(prepared);
   const served = metrics === undefined ? prepared.registry : timedModels(prepared.registry, metrics);
-  const models = withFaultInjectionAll(served, config.faultUserDivisor);
+  const models = withInjectedFaults(served, { faultUserDivisor: config.faultUserDivisor, ...config.profiling });
   const app = createApp({ models, apiKey, kRecs: config.kRecs, http: config.http, ...(metrics === undefined ? {} : { metrics }) });
 
   // Before the `listening` line, so whoever waits for it can scrape at once.
@@ -143,6 +147,7 @@ async function main(): Promise<void> {
       node_version: process.version,
       tracing: tracingEnabled(),
       fault_user_divisor: config.faultUserDivisor,
+      profiling: config.profiling.enabled,
     },
   });
 
@@ -178,6 +183,13 @@ function serviceMetrics(prepared: PreparedModels): ServiceMetrics {
   return metrics;
 }
 
+/** Profile samples carry the model version as the metrics name it (the artifact's, or trained-at-startup). */
+function profileModelVersions(prepared: PreparedModels): void {
+  const versions = new Map<string, string>();
+  for (const name of prepared.registry.names()) versions.set(name, prepared.timings.models[name]?.version ?? 'trained-at-startup');
+  setProfiledModelVersions(versions);
+}
+
 /**
  * SIGTERM/SIGINT: stop accepting, drain in-flight requests, stop tracing, then write out every
  * accepted log line of every output, then exit. The whole sequence is bounded by
@@ -197,6 +209,7 @@ function installShutdown(server: Server, timeoutMs: number, metricsServer: Serve
     if (!drained) safeLog('warn', `drain timed out after ${drainMs} ms: remaining connections were closed`, {});
     if (metricsServer !== undefined) await closeMetrics(metricsServer);
     await shutdownTracing();
+    await stopProfiling();
     safeLog('info', 'shutdown complete', { event: { action: 'shutdown-complete' } });
     await flushLogger(Math.max(flushReserve, deadline - Date.now()));
     process.exit(exitCode);

@@ -6,6 +6,7 @@ import type { ModelLookup } from '../models/types';
 import { logger } from '../observability/logger';
 import { tracedRoute } from '../observability/tracing';
 import { PACKAGE } from '../paths';
+import { requestProfiling } from '../profiling/request';
 import { bearerCheck } from './auth';
 import { createAuthThrottle } from './auth-throttle';
 import { docsRouter } from './docs';
@@ -39,6 +40,9 @@ export function createApp({ models, apiKey, kRecs, metrics, http = DEFAULT_HTTP_
 
   // First: the one observer of each request (span, access line, metrics; request-lifecycle.ts).
   app.use(requestLifecycle({ metrics }));
+  // Inside the server span's context, so samples are labelled with its trace.
+  const profiling = requestProfiling();
+  if (profiling !== undefined) app.use(profiling);
   app.use(securityHeaders);
   const corsHandler = cors(http.corsOrigins);
   if (corsHandler !== undefined) app.use(corsHandler);

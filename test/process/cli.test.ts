@@ -32,6 +32,7 @@ const CLIS: Cli[] = [
   { name: 'load', source: 'loadtest/cli' },
   { name: 'profile', source: 'profiles/cli' },
   { name: 'profile:compare', source: 'profiles/compare-cli' },
+  { name: 'profile:continuous', source: 'profiles/continuous-cli' },
   { name: 'bench', source: 'bench/cli' },
   { name: 'bench:scale', source: 'bench/scale-cli' },
   { name: 'bench:tracing', source: 'bench/tracing-cli' },
