@@ -12,6 +12,8 @@
 #   stack/stack.sh versions                             print the versions in use
 #   stack/stack.sh install schemathesis                 the OpenAPI fuzzer (PyPI, a virtualenv in the cache;
 #                                                      a command, not a server: never in the default set)
+#   stack/stack.sh install grpcurl                      the gRPC client of the gRPC e2e (Go module proxy;
+#                                                      a command, not a server: never in the default set)
 #
 # Components default to DEFAULT_COMPONENTS, started in that order and stopped in reverse.
 # `up` starts from fresh data (ES indices, Filebeat registry) and `down` removes it, unless
@@ -36,6 +38,7 @@ load_component() {
     jaeger) source "$here/jaeger.sh" ;;           # Jaeger v2 (built from the Go module proxy; only when named)
     prometheus) source "$here/prometheus.sh" ;;   # Prometheus + promtool (Debian package; only when named)
     schemathesis) source "$here/schemathesis.sh" ;; # OpenAPI fuzzer (PyPI, virtualenv; install only, never a default)
+    grpcurl) source "$here/grpcurl.sh" ;;         # gRPC client (Go module proxy; install only, never a default)
     *) die "unknown component '$1' (known: $(sed -n 's/^    \([a-z0-9_-]*\)) source .*/\1/p' "$here/stack.sh" | xargs))" ;;
   esac
 }

@@ -82,6 +82,18 @@ export class PopularRecommender implements Recommender {
   }
 
   /**
+   * For a basket of items instead of a user (`history`: dense item indices, ascending): the
+   * most popular items not in it. `coldStart` says whether this answer stands in for a model
+   * that knew none of the basket's items.
+   */
+  recommendHistory(history: Int32Array, k: number, coldStart = false): Recommendation {
+    const out: number[] = [];
+    if (history.length === 0) this.fill(out, k, 0, 0, neverSkip);
+    else this.fill(out, k, 0, 0, (item) => rowHasItem(history, 0, history.length, item));
+    return { items: out, coldStart, fallback: 0 };
+  }
+
+  /**
    * Appends to `out` (external ids) up to `k` total, best first, skipping the items in the
    * user's row [rowStart, rowEnd) and any for which `skip(index)` is true. For kNN's fill.
    */
