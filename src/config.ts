@@ -178,6 +178,9 @@ const envSchema = z.object({
   AUTH_FAILURE_WINDOW_MS: int(1_000, 86_400_000).default(60_000),
   METRICS_PORT: int(0, 65535).default(9464),
 
+  // gRPC server (src/grpc/): off unless GRPC_PORT is set; 0 = any free port.
+  GRPC_PORT: int(0, 65535).optional(),
+
   ...otelShape,
 });
 
@@ -249,6 +252,8 @@ export interface Config {
   /** Port of the Prometheus /metrics listener (same host); 0 means no metrics at all. */
   metricsPort: number;
   http: HttpSettings;
+  /** The gRPC server (same host as HTTP); port undefined = no gRPC server. */
+  grpc: { port: number | undefined };
 }
 
 /** How the HTTP layer meets the outside world (docs page, browsers, proxies, guessers). */
@@ -380,5 +385,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       authFailureWindowMs: e.AUTH_FAILURE_WINDOW_MS,
     },
     metricsPort: e.METRICS_PORT,
+    grpc: { port: e.GRPC_PORT },
   };
 }

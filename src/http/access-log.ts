@@ -12,6 +12,7 @@ import type { Logger } from 'winston';
 import { ACCESS_DATASET } from '../contracts';
 import { logEcsRecord, logger as serviceLogger } from '../observability/logger';
 import { clipText, redactUrlDerived } from '../observability/redact';
+import type { RequestFailure } from './errors';
 import type { RecoFields } from './locals';
 
 
@@ -78,19 +79,29 @@ function writeAccessLine(
     record.trace = { id: locals.traceIds.traceId };
     record.span = { id: locals.traceIds.spanId };
   }
-  if (failure !== undefined) {
-    record.error = {
-      type: failure.status >= 500 ? failure.error.name : failure.key,
-      message: failure.error.message,
-      grouping_key: failure.groupingKey, // issue 16: error groups (`npm run errors`)
-      // Stacks only for server faults: a 4xx is the client's mistake, not ours.
-      ...(failure.status >= 500 ? { stack_trace: failure.error.stack } : {}),
-    };
-  }
+  if (failure !== undefined) record.error = accessErrorFields(failure);
   const durationMs = Number(durationNs) / 1e6;
   const message = `${req.method} ${path} ${status} ${durationMs.toFixed(1)}ms${aborted ? ' (client aborted)' : ''}`;
-  // The service's own logger takes the fast path; any other winston logger (the in-process
-  // HTTP tests' in-memory one) gets the same record through its format pipeline.
+  writeAccessRecord(logger, level, message, record);
+}
+
+/** The access line's `error` object of a failed request (HTTP or gRPC). */
+export function accessErrorFields(failure: RequestFailure): Record<string, unknown> {
+  return {
+    type: failure.status >= 500 ? failure.error.name : failure.key,
+    message: failure.error.message,
+    grouping_key: failure.groupingKey, // error groups (`npm run errors`)
+    // Stacks only for server faults: a 4xx is the client's mistake, not ours.
+    ...(failure.status >= 500 ? { stack_trace: failure.error.stack } : {}),
+  };
+}
+
+/**
+ * Writes one access record. The service's own logger takes the fast path; any other winston
+ * logger (the in-process tests' in-memory one) gets the same record through its format
+ * pipeline.
+ */
+export function writeAccessRecord(logger: Logger, level: string, message: string, record: Record<string, unknown>): void {
   if (logger === serviceLogger) logEcsRecord(level, message, record, redactUrlDerived);
   else logger.log(level, message, record);
 }

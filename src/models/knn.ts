@@ -15,19 +15,19 @@
  * list of items touched.
  */
 import type { Interactions } from '../data/interactions';
-import { rowHasItem } from './history';
+import { knownItems, rowHasItem } from './history';
 import type { NeighbourGraph } from './similarity';
 import type { PopularRecommender } from './popular';
 import type { StageSpan, Stages } from './stages';
 import { untracedStages } from './stages';
 import { TopK } from './topk';
-import type { Recommendation, Recommender } from './types';
+import type { BasketRecommender, Recommendation } from './types';
 
-export class ItemKnnRecommender implements Recommender {
+export class ItemKnnRecommender implements BasketRecommender {
   readonly name: string;
   readonly graph: NeighbourGraph;
-  private readonly data: Interactions;
-  private readonly popular: PopularRecommender;
+  readonly data: Interactions;
+  readonly popular: PopularRecommender;
 
   private readonly scores: Float64Array;
   private readonly stamp: Uint32Array;
@@ -92,6 +92,11 @@ export class ItemKnnRecommender implements Recommender {
     this.nextEpoch();
     stages.run('reco.load_history', this.loadHistoryStage);
     return this.scoreAndPick(stages);
+  }
+
+  /** For a basket of external item ids (see BasketRecommender). */
+  recommendItems(itemIds: readonly number[], k: number, stages: Stages): Recommendation {
+    return this.recommendHistory(knownItems(this.data, itemIds), k, stages);
   }
 
   /**

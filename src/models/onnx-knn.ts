@@ -22,6 +22,7 @@
 import { createRequire } from 'node:module';
 import protobuf from 'protobufjs';
 import type { Interactions } from '../data/interactions';
+import { knownItems } from './history';
 import type { PopularRecommender } from './popular';
 import type { NeighbourGraph } from './similarity';
 import type { Recommendation } from './types';
@@ -297,14 +298,4 @@ export class OnnxKnnRecommender {
     }
     return { items: result, coldStart: false, fallback: result.length - modelItems };
   }
-}
-
-/** External item ids → their dense indices in `data`, unknown ones dropped, duplicates merged. */
-export function knownItems(data: Interactions, itemIds: readonly number[]): Int32Array {
-  const seen = new Set<number>();
-  for (const id of itemIds) {
-    const i = data.items.indexOf(id);
-    if (i >= 0) seen.add(i);
-  }
-  return Int32Array.from([...seen].sort((a, b) => a - b));
 }

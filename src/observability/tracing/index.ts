@@ -18,6 +18,7 @@ import { tracingRuntime, type TracingRuntime } from './state';
 
 export type { DiagSink, DiagSinkLevel } from './diag-logger';
 export { requestTracing, tracedRoute } from './http';
+export { startRpcSpan, type RpcMetadata, type RpcSpan } from './grpc';
 
 export interface TraceIds {
   traceId: string;
