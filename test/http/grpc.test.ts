@@ -16,7 +16,7 @@ import { rpcModels, type RpcModel, type RpcModelLookup } from '../../src/grpc/mo
 import { MAX_HISTORY, PROTO_PATH, startGrpcServer, type GrpcServerOptions, type RunningGrpcServer } from '../../src/grpc/server';
 import { decodeErrorInfo } from '../../src/grpc/status';
 import { modelSpec } from '../../src/models/catalog';
-import { ItemKnnRecommender } from '../../src/models/knn';
+import type { ItemKnnRecommender } from '../../src/models/knn';
 import { exportKnnOnnx, loadOnnxRuntime, OnnxKnnRecommender } from '../../src/models/onnx-knn';
 import type { PopularRecommender } from '../../src/models/popular';
 import { ModelRegistry } from '../../src/models/registry';

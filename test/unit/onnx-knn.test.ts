@@ -11,7 +11,7 @@ import { generateInteractions } from '../../src/data/synthetic';
 import type { Interactions } from '../../src/data/interactions';
 import { modelSpec } from '../../src/models/catalog';
 import { knownItems } from '../../src/models/history';
-import { ItemKnnRecommender } from '../../src/models/knn';
+import type { ItemKnnRecommender } from '../../src/models/knn';
 import { exportKnnOnnx, loadOnnxRuntime, neighbourTables, OnnxKnnRecommender } from '../../src/models/onnx-knn';
 import type { PopularRecommender } from '../../src/models/popular';
 import { untracedStages } from '../../src/models/stages';
