@@ -43,6 +43,9 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --omit=optional --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist/src ./dist/src
+# The gRPC server (GRPC_PORT) loads its .proto at start-up. knn_onnx is not served here:
+# onnxruntime-node is an optional dependency (--omit=optional).
+COPY proto ./proto
 # The log directory is a named volume shared with Filebeat: a fresh volume takes this
 # directory's owner, so the service (uid 1000, "node") can write to it. artifacts/ is where
 # trained models may be kept.

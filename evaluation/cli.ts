@@ -13,6 +13,8 @@ import { describeElasticsearchError, createElasticsearchClient, elasticsearchSet
 import { EXPERIMENTS_INDEX } from '../src/contracts';
 import { loadDataset } from '../src/data/datasets';
 import { MODEL_NAMES } from '../src/models/catalog';
+import type { ModelName } from '../src/models/catalog';
+import { loadOnnxRuntime, ONNX_MODEL_NAME } from '../src/models/onnx-knn';
 import { configWithDataset, modelsOption } from '../src/cli/dataset-options';
 import { displayPath, parseCommandLine, runCli, UsageError } from '../src/cli/usage';
 import { indexRuns } from './elasticsearch';
@@ -24,12 +26,12 @@ import { describeSplit } from './split';
 import { metricsTable, sizesLines } from './table';
 import { progressBar } from './progress';
 
-const USAGE = `usage: npm run evaluate -- [--dataset <csv|synthetic>] [--models ${MODEL_NAMES.join(',')}] [--k 10]
+const USAGE = `usage: npm run evaluate -- [--dataset <csv|synthetic>] [--models ${[...MODEL_NAMES, ONNX_MODEL_NAME].join(',')}] [--k 10]
                            [--split time] [--test-days 7 | --test-fraction 0.1]
                            [--out run.json] [--dump-recos recos.csv] [--runs-dir runs]
        npm run evaluate -- --compare <runA> <runB>
   --dataset        a MovieLens or Kion CSV, or synthetic (default: DATASET)
-  --models         models to score (default: all)
+  --models         models to score (default: all; ${ONNX_MODEL_NAME} when onnxruntime-node is installed)
   --k              list length the metrics are computed at (default 10)
   --test-days      test part = the last N days of the data (default 7)
   --test-fraction  test part = the newest fraction of interactions instead
@@ -38,6 +40,20 @@ const USAGE = `usage: npm run evaluate -- [--dataset <csv|synthetic>] [--models 
   --runs-dir       where run records go (default runs/)
   --compare A B    print the metric deltas of two recorded runs (ids under runs/ or paths)
 Tracking: MLFLOW_TRACKING_URI (+ MLFLOW_EXPERIMENT_NAME), ELASTICSEARCH_URL (index ${EXPERIMENTS_INDEX}).`;
+
+/** `--models`: the catalogue's models through modelsOption, plus knn_onnx (see evaluate.ts). */
+function evaluatedModels(value: string | undefined): { models: ModelName[]; onnx: boolean } {
+  if (value === undefined) {
+    const runtime = loadOnnxRuntime();
+    if (runtime.ort === undefined) process.stderr.write(`evaluate: ${ONNX_MODEL_NAME} left out: onnxruntime-node (optional dependency) not loadable: ${runtime.reason}\n`);
+    return { models: modelsOption(undefined), onnx: runtime.ort !== undefined };
+  }
+  const names = value.split(',').map((s) => s.trim());
+  const onnx = names.includes(ONNX_MODEL_NAME);
+  const rest = names.filter((n) => n !== ONNX_MODEL_NAME && n.length > 0);
+  if (onnx && rest.length === 0) return { models: [], onnx };
+  return { models: modelsOption(rest.join(',')), onnx };
+}
 
 function positiveInt(name: string, text: string): number {
   const n = Number(text);
@@ -91,7 +107,7 @@ async function main(): Promise<number> {
     split = { kind: 'fraction', fraction };
   }
   const k = values.k === undefined ? 10 : positiveInt('k', values.k);
-  const models = modelsOption(values.models);
+  const { models, onnx } = evaluatedModels(values.models);
   const config = configWithDataset(values.dataset);
   // Read before the (long) run so a bad URL fails at once.
   let mlflow;
@@ -105,7 +121,7 @@ async function main(): Promise<number> {
   const bar = progressBar(process.stderr);
   bar.update('load dataset', 0, 1);
   const dataset = await loadDataset(config.dataset);
-  const result = await evaluate({ config, dataset, models, k, split, dumpRecos: values['dump-recos'], progress: bar.update });
+  const result = await evaluate({ config, dataset, models, onnx, k, split, dumpRecos: values['dump-recos'], progress: bar.update });
   bar.done();
 
   const record = newRecord(result, startedAt, argv);

@@ -222,6 +222,9 @@ const envSchema = z.object({
   AUTH_FAILURE_WINDOW_MS: int(1_000, 86_400_000).default(60_000),
   METRICS_PORT: int(0, 65535).default(9464),
 
+  // gRPC server (src/grpc/): off unless GRPC_PORT is set; 0 = any free port.
+  GRPC_PORT: int(0, 65535).optional(),
+
   ...otelShape,
   ...profilingShape,
 });
@@ -301,6 +304,8 @@ export interface Config {
   metricsPort: number;
   http: HttpSettings;
   profiling: ProfilingConfig;
+  /** The gRPC server (same host as HTTP); port undefined = no gRPC server. */
+  grpc: { port: number | undefined };
 }
 
 /** How the HTTP layer meets the outside world (docs page, browsers, proxies, guessers). */
@@ -436,6 +441,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     metricsPort: e.METRICS_PORT,
     profiling: profilingConfig(e),
+    grpc: { port: e.GRPC_PORT },
   };
 }
 

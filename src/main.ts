@@ -15,6 +15,8 @@ import { timedModels } from './models/timed';
 import { ServiceMetrics } from './observability/metrics';
 import { closeMetrics, listenMetrics, METRICS_PATH } from './observability/metrics-server';
 import { setProfiledModelVersions, startProfiling, stopProfiling } from './profiling';
+import { startGrpcService } from './grpc/service';
+import type { RunningGrpcServer } from './grpc/server';
 
 /** OpenTelemetry's own diagnostics (exporter failures, rate limited) into the service log. */
 const otelDiagnostics: DiagSink = (level, message, fields) => {
@@ -131,6 +133,16 @@ async function main(): Promise<void> {
       recoscope: { url: `${serverUrl(metricsServer)}${METRICS_PATH}` },
     });
   }
+  // Before the `listening` line too: once it is written, both APIs answer.
+  let grpcServer: RunningGrpcServer | undefined;
+  if (config.grpc.port !== undefined) {
+    try {
+      grpcServer = await startGrpcService({ config, apiKey, prepared, metrics, logger });
+    } catch (error) {
+      const listenError = new ListenError(config.host, config.grpc.port, error);
+      return startupFailure(EXIT_CODES.listen, `${listenError.message} (GRPC_PORT)`, error);
+    }
+  }
   early.serve(app);
   const startupMs = Number(process.hrtime.bigint() - startedAt) / 1e6;
   logger.info(`listening on ${serverUrl(server)} (Node ${process.version})`, {
@@ -148,10 +160,11 @@ async function main(): Promise<void> {
       tracing: tracingEnabled(),
       fault_user_divisor: config.faultUserDivisor,
       profiling: config.profiling.enabled,
+      grpc_port: grpcServer?.port ?? null,
     },
   });
 
-  installShutdown(server, config.shutdownTimeoutMs, metricsServer);
+  installShutdown(server, config.shutdownTimeoutMs, metricsServer, grpcServer);
 }
 
 /** Logs without ever throwing: the crash handler must not crash again. */
@@ -196,7 +209,7 @@ function profileModelVersions(prepared: PreparedModels): void {
  * SHUTDOWN_TIMEOUT_MS: the drain gets it minus a reserve for the log flush (a quarter, at
  * most 2 s), the flush whatever is left (at least the reserve).
  */
-function installShutdown(server: Server, timeoutMs: number, metricsServer: Server | undefined): void {
+function installShutdown(server: Server, timeoutMs: number, metricsServer: Server | undefined, grpcServer: RunningGrpcServer | undefined): void {
   let shuttingDown = false;
   const shutdown = async (reason: string, exitCode: number): Promise<void> => {
     if (shuttingDown) return;
@@ -205,8 +218,10 @@ function installShutdown(server: Server, timeoutMs: number, metricsServer: Serve
     const flushReserve = Math.min(2_000, Math.floor(timeoutMs / 4));
     safeLog('info', `shutting down (${reason}): draining requests`, { event: { action: 'shutdown' } });
     const drainMs = timeoutMs - flushReserve;
-    const drained = await drain(server, drainMs);
+    // HTTP and gRPC drain side by side, under the same bound.
+    const [drained, grpcDrained] = await Promise.all([drain(server, drainMs), grpcServer?.drain(drainMs) ?? true]);
     if (!drained) safeLog('warn', `drain timed out after ${drainMs} ms: remaining connections were closed`, {});
+    if (!grpcDrained) safeLog('warn', `gRPC drain timed out after ${drainMs} ms: remaining calls were cancelled`, {});
     if (metricsServer !== undefined) await closeMetrics(metricsServer);
     await shutdownTracing();
     await stopProfiling();

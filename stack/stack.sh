@@ -10,6 +10,7 @@
 #   stack/stack.sh stop    [es|filebeat|otelcol ...]   stop, keeping the run data (e.g. an ES outage)
 #   stack/stack.sh status  [es|filebeat|otelcol ...]
 #   stack/stack.sh versions                             print the versions in use
+#   stack/stack.sh install grpcurl                      the gRPC client of the gRPC e2e (Go module proxy; install only)
 #
 # Components default to DEFAULT_COMPONENTS, started in that order and stopped in reverse.
 # `up` starts from fresh data (ES indices, Filebeat registry) and `down` removes it, unless
@@ -34,6 +35,7 @@ load_component() {
     jaeger) source "$here/jaeger.sh" ;;           # Jaeger v2 (built from the Go module proxy; only when named)
     prometheus) source "$here/prometheus.sh" ;;   # Prometheus + promtool (Debian package; only when named)
     compose) source "$here/compose.sh" ;;         # podman + Docker Compose v2 + debootstrap base (only when named)
+    grpcurl) source "$here/grpcurl.sh" ;;         # gRPC client (Go module proxy; install only, never a default)
     *) die "unknown component '$1' (known: $(sed -n 's/^    \([a-z0-9_-]*\)) source .*/\1/p' "$here/stack.sh" | xargs))" ;;
   esac
 }

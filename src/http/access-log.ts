@@ -13,6 +13,7 @@
 import { ACCESS_DATASET } from '../contracts';
 import { logEcsRecord, logLevelEnabled } from '../observability/logger';
 import { clipText, redactUrlDerived } from '../observability/redact';
+import type { RequestFailure } from './errors';
 import type { RecoFields } from './locals';
 import type { RequestOutcome } from './request-lifecycle';
 
@@ -57,22 +58,30 @@ export function writeAccessLine(outcome: RequestOutcome): void {
     record.trace = { id: outcome.trace.traceId };
     record.span = { id: outcome.trace.spanId };
   }
-  if (failure !== undefined) {
-    record.error = {
-      // A parser rejection names Node's error code; a routed failure its error key (4xx) or
-      // the exception's class (5xx).
-      type: outcome.rejectedBy ?? (failure.status >= 500 ? failure.error.name : failure.key),
-      message: failure.error.message,
-      // One value per kind of failure (`npm run errors` groups by it).
-      grouping_key: failure.groupingKey,
-      // Stacks only for server faults: a 4xx is the client's mistake, not ours.
-      ...(failure.status >= 500 ? { stack_trace: failure.error.stack } : {}),
-    };
-  }
+  if (failure !== undefined) record.error = accessErrorFields(failure, outcome.rejectedBy);
   const shownPath = path ?? '-';
   const message =
     outcome.rejectedBy === undefined
       ? `${outcome.method} ${shownPath} ${status} ${(Number(outcome.durationNs) / 1e6).toFixed(1)}ms${aborted ? ' (client aborted)' : ''}`
       : `${outcome.method} ${shownPath} ${status} (rejected by the HTTP parser: ${outcome.rejectedBy})`;
+  writeAccessRecord(level, message, record);
+}
+
+/** The access line's `error` object of a failed request (HTTP or gRPC). */
+export function accessErrorFields(failure: RequestFailure, rejectedBy?: string): Record<string, unknown> {
+  return {
+    // A parser rejection names Node's error code; a routed failure its error key (4xx) or
+    // the exception's class (5xx).
+    type: rejectedBy ?? (failure.status >= 500 ? failure.error.name : failure.key),
+    message: failure.error.message,
+    // One value per kind of failure (`npm run errors` groups by it).
+    grouping_key: failure.groupingKey,
+    // Stacks only for server faults: a 4xx is the client's mistake, not ours.
+    ...(failure.status >= 500 ? { stack_trace: failure.error.stack } : {}),
+  };
+}
+
+/** Writes one access record (HTTP or gRPC) through the log writer's fast path, redacted. */
+export function writeAccessRecord(level: string, message: string, record: Record<string, unknown>): void {
   logEcsRecord(level, message, record, redactUrlDerived);
 }

@@ -13,6 +13,8 @@ import type { RequestFailure } from './errors';
 export interface RecoFields {
   model?: string;
   user_id?: number;
+  /** gRPC requests by item history: how many item ids the basket had. */
+  history_length?: number;
   k?: number;
   items_count?: number;
   cold_start?: boolean;

@@ -1,4 +1,5 @@
 /** Queries on a user's CSR row, whose item indices are sorted ascending. */
+import type { Interactions } from '../data/interactions';
 
 /**
  * Binary search: allocation-free, O(log history), and typical histories are short (median 2–4
@@ -15,4 +16,17 @@ export function rowHasItem(items: Int32Array, start: number, end: number, item: 
     else return true;
   }
   return false;
+}
+
+/**
+ * A basket of external item ids → their dense indices in `data`, ascending (a row, for
+ * rowHasItem): unknown ids dropped, repeats merged.
+ */
+export function knownItems(data: Interactions, itemIds: readonly number[]): Int32Array {
+  const seen = new Set<number>();
+  for (const id of itemIds) {
+    const i = data.items.indexOf(id);
+    if (i >= 0) seen.add(i);
+  }
+  return Int32Array.from(seen).sort();
 }

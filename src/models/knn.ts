@@ -15,18 +15,19 @@
  * list of items touched.
  */
 import type { Interactions } from '../data/interactions';
+import { knownItems, rowHasItem } from './history';
 import type { NeighbourGraph } from './similarity';
 import type { PopularRecommender } from './popular';
 import type { StageSpan, Stages } from './stages';
 import { untracedStages } from './stages';
 import { TopK } from './topk';
-import type { Recommendation, Recommender } from './types';
+import type { BasketRecommender, Recommendation } from './types';
 
-export class ItemKnnRecommender implements Recommender {
+export class ItemKnnRecommender implements BasketRecommender {
   readonly name: string;
   readonly graph: NeighbourGraph;
-  private readonly data: Interactions;
-  private readonly popular: PopularRecommender;
+  readonly data: Interactions;
+  readonly popular: PopularRecommender;
 
   private readonly scores: Float64Array;
   private readonly stamp: Uint32Array;
@@ -44,6 +45,10 @@ export class ItemKnnRecommender implements Recommender {
   private rowEnd = 0;
   private nCandidates = 0;
   private result: number[] = [];
+  // The rows scored: the users' CSR arrays, or a basket (recommendHistory) with weight 1.
+  private rowItems: Int32Array;
+  private rowWeights: Float32Array;
+  private basket = false;
 
   constructor(name: string, data: Interactions, graph: NeighbourGraph, popular: PopularRecommender) {
     if (graph.nItems !== data.nItems || graph.ptr.length !== data.nItems + 1) {
@@ -59,6 +64,8 @@ export class ItemKnnRecommender implements Recommender {
     this.top = new TopK(16);
     this.picked = new Int32Array(16);
     this.pickedScores = new Float64Array(16);
+    this.rowItems = data.itemIdx;
+    this.rowWeights = data.weights;
   }
 
   /**
@@ -78,17 +85,52 @@ export class ItemKnnRecommender implements Recommender {
     this.user = u;
     this.k = k;
     this.result = [];
+    this.rowItems = this.data.itemIdx;
+    this.rowWeights = this.data.weights;
+    this.basket = false;
+    this.growScratch(k);
+    this.nextEpoch();
+    stages.run('reco.load_history', this.loadHistoryStage);
+    return this.scoreAndPick(stages);
+  }
+
+  /** For a basket of external item ids (see BasketRecommender). */
+  recommendItems(itemIds: readonly number[], k: number, stages: Stages): Recommendation {
+    return this.recommendHistory(knownItems(this.data, itemIds), k, stages);
+  }
+
+  /**
+   * For a basket of items instead of a known user (`history`: dense item indices, ascending,
+   * distinct), each with weight 1: items similar to the basket, none of the basket's. A
+   * basket with no known item gets popular (coldStart).
+   */
+  recommendHistory(history: Int32Array, k: number, stages: Stages): Recommendation {
+    if (history.length === 0) return this.popular.recommendHistory(history, k, true);
+    this.k = k;
+    this.result = [];
+    this.rowItems = history;
+    this.rowWeights = new Float32Array(history.length).fill(1);
+    this.rowStart = 0;
+    this.rowEnd = history.length;
+    this.basket = true;
+    this.growScratch(k);
+    this.nextEpoch();
+    return this.scoreAndPick(stages);
+  }
+
+  private growScratch(k: number): void {
     if (k > this.picked.length) {
       this.top = new TopK(k);
       this.picked = new Int32Array(k);
       this.pickedScores = new Float64Array(k);
     }
-    this.nextEpoch();
-    stages.run('reco.load_history', this.loadHistoryStage);
+  }
+
+  private scoreAndPick(stages: Stages): Recommendation {
     stages.run('reco.score', this.scoreStage);
     stages.run('reco.filter_seen', this.filterSeenStage);
     const modelItems = this.result.length;
-    if (modelItems < k) stages.run('reco.fill_popular', this.fillPopularStage);
+    if (modelItems < this.k) stages.run('reco.fill_popular', this.fillPopularStage);
     const items = this.result;
     this.result = [];
     return { items, coldStart: false, fallback: items.length - modelItems };
@@ -110,8 +152,8 @@ export class ItemKnnRecommender implements Recommender {
 
   private readonly scoreStage = (span: StageSpan): void => {
     const { ptr, idx, sim } = this.graph;
-    const rowItems = this.data.itemIdx;
-    const rowWeights = this.data.weights;
+    const rowItems = this.rowItems;
+    const rowWeights = this.rowWeights;
     const scores = this.scores;
     const stamp = this.stamp;
     const candidates = this.candidates;
@@ -149,7 +191,7 @@ export class ItemKnnRecommender implements Recommender {
     const scores = this.scores;
     const stamp = this.stamp;
     const epoch = this.epoch;
-    const rowItems = this.data.itemIdx;
+    const rowItems = this.rowItems;
     // NaN marks "seen": a scored item the user already has. Unscored seen items are never
     // candidates in the first place.
     let seen = 0;
@@ -180,9 +222,12 @@ export class ItemKnnRecommender implements Recommender {
    */
   private readonly fillPopularStage = (span: StageSpan): void => {
     const before = this.result.length;
-    this.popular.fill(this.result, this.k, this.rowStart, this.rowEnd, this.scoredThisRequest);
+    if (this.basket) this.popular.fill(this.result, this.k, 0, 0, this.scoredOrInBasket);
+    else this.popular.fill(this.result, this.k, this.rowStart, this.rowEnd, this.scoredThisRequest);
     span.setAttributes({ 'reco.fallback': this.result.length - before });
   };
 
   private readonly scoredThisRequest = (item: number): boolean => this.stamp[item] === this.epoch;
+  private readonly scoredOrInBasket = (item: number): boolean =>
+    this.stamp[item] === this.epoch || rowHasItem(this.rowItems, 0, this.rowItems.length, item);
 }

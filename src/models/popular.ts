@@ -9,9 +9,9 @@
  */
 import type { Interactions } from '../data/interactions';
 import { daysToSeconds } from '../data/schemas';
-import { rowHasItem } from './history';
+import { knownItems, rowHasItem } from './history';
 import type { StageSpan, Stages } from './stages';
-import type { Recommendation, Recommender } from './types';
+import type { BasketRecommender, Recommendation } from './types';
 
 export interface PopularParams {
   windowDays: number;
@@ -48,7 +48,7 @@ export function trainPopular(data: Interactions, params: PopularParams): Popular
   return { ranked, windowItems };
 }
 
-export class PopularRecommender implements Recommender {
+export class PopularRecommender implements BasketRecommender {
   readonly name: string;
   private readonly data: Interactions;
   readonly state: PopularState;
@@ -79,6 +79,24 @@ export class PopularRecommender implements Recommender {
     const items = this.result;
     this.result = [];
     return { items, coldStart: this.user < 0, fallback: 0 };
+  }
+
+  /** For a basket of external item ids (see BasketRecommender). */
+  recommendItems(itemIds: readonly number[], k: number, _stages: Stages): Recommendation {
+    const known = knownItems(this.data, itemIds);
+    return this.recommendHistory(known, k, known.length === 0);
+  }
+
+  /**
+   * For a basket of items instead of a user (`history`: dense item indices, ascending): the
+   * most popular items not in it. `coldStart` says whether this answer stands in for a model
+   * that knew none of the basket's items.
+   */
+  recommendHistory(history: Int32Array, k: number, coldStart = false): Recommendation {
+    const out: number[] = [];
+    if (history.length === 0) this.fill(out, k, 0, 0, neverSkip);
+    else this.fill(out, k, 0, 0, (item) => rowHasItem(history, 0, history.length, item));
+    return { items: out, coldStart, fallback: 0 };
   }
 
   /**

@@ -23,3 +23,13 @@ export interface ModelLookup {
   get(name: string): Recommender | undefined;
   names(): string[];
 }
+
+/** A model that can also answer for a basket of items instead of a user (the gRPC `history`). */
+export interface BasketRecommender extends Recommender {
+  /** `itemIds`: external ids; unknown ones are ignored, none is recommended back. */
+  recommendItems(itemIds: readonly number[], k: number, stages: Stages): Recommendation;
+}
+
+export function isBasketRecommender(model: Recommender): model is BasketRecommender {
+  return typeof (model as Partial<BasketRecommender>).recommendItems === 'function';
+}

@@ -12,6 +12,9 @@
  *   recoscope_dataset_load_duration_seconds                          gauge
  *   recoscope_telemetry_dropped_total{signal,reason,output}          counter (log lines / spans lost,
  *                                                                     see telemetry-loss.ts)
+ *   grpc_request_duration_seconds{method,status}                     histogram, exemplar trace_id (gRPC server)
+ *   grpc_requests_total{method,status}                               counter (status: gRPC code name)
+ *   grpc_requests_in_progress{method}                                gauge
  *   process_* / nodejs_*                                              prom-client defaults (CPU, memory,
  *                                                                     heap, event-loop lag, GC, handles)
  *
@@ -58,6 +61,18 @@ export interface RequestObservation {
   };
 }
 
+/** One finished gRPC call (src/grpc/), as the RPC sinks get it. */
+export interface RpcObservation {
+  /** `<package.Service>/<Method>`, a closed set (the methods the proto defines). */
+  method: string;
+  /** gRPC status code name: OK, NOT_FOUND, … */
+  status: string;
+  durationSeconds: number;
+  traceId: string | undefined;
+  cancelled: boolean;
+  reco: NonNullable<RequestObservation['reco']>;
+}
+
 export interface ModelInfo {
   model: string;
   version: string;
@@ -92,6 +107,9 @@ export class ServiceMetrics {
   private readonly modelInfo: Gauge<'model' | 'version' | 'dataset_fingerprint'>;
   private readonly modelLoadDuration: Gauge<'model' | 'source'>;
   private readonly datasetLoadDuration: Gauge;
+  private readonly rpcDuration: FastHistogram;
+  private readonly rpcRequests: FastCounter;
+  private readonly rpcInProgress: Gauge<'method'>;
   /** Counter names as registered (prom-client's OpenMetrics writer strips `_total` in place). */
   private counterNames = new Map<{ name: string }, string>();
   private rendering: Promise<unknown> = Promise.resolve();
@@ -154,6 +172,15 @@ export class ServiceMetrics {
       () => telemetryDrops().map((d) => ({ labels: { signal: d.signal, reason: d.reason, output: d.output }, value: d.count })),
       this.registry,
     );
+    // The gRPC server's families, under the names of the course report it serves.
+    this.rpcDuration = new FastHistogram(
+      'grpc_request_duration_seconds',
+      'Duration of gRPC calls, from the call arriving to its status being sent.',
+      LATENCY_BUCKETS,
+      this.registry,
+    );
+    this.rpcRequests = new FastCounter('grpc_requests_total', 'gRPC calls by method and status code name.', this.registry);
+    this.rpcInProgress = new Gauge({ name: 'grpc_requests_in_progress', help: 'gRPC calls in flight.', labelNames: ['method'], registers });
     if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
     for (const metric of this.registry.getMetricsAsArray()) {
       // prom-client's typings do not expose `type`/`name` on the base Metric; both are plain fields.
@@ -172,6 +199,13 @@ export class ServiceMetrics {
       this.modelLoadDuration.set({ model: m.model, source: m.source }, m.loadSeconds);
     }
     if (datasetLoadSeconds !== undefined) this.datasetLoadDuration.set(datasetLoadSeconds);
+  }
+
+  /** One more served model (the gRPC server's knn_onnx, known only after start-up). */
+  addModel(m: ModelInfo): void {
+    this.models = new Set([...this.models, m.model]);
+    this.modelInfo.set({ model: m.model, version: m.version, dataset_fingerprint: m.datasetFingerprint }, 1);
+    this.modelLoadDuration.set({ model: m.model, source: m.source }, m.loadSeconds);
   }
 
   /** A model name as a label value: one of the served models, else `unknown`. */
@@ -196,12 +230,28 @@ export class ServiceMetrics {
       o.durationSeconds,
       o.traceId,
     );
-    const reco = o.reco;
-    if (reco === undefined) return;
+    if (o.reco !== undefined) this.countRecommendation(o.reco, o.aborted);
+  }
+
+  rpcStarted(method: string): void {
+    this.rpcInProgress.inc({ method });
+  }
+
+  /** One call per finished gRPC call; its recommendation counts like an HTTP one. */
+  rpcDone(o: RpcObservation): void {
+    this.rpcInProgress.dec({ method: o.method });
+    const key = `${o.method} ${o.status}`;
+    const labels = (): Record<string, string> => ({ method: o.method, status: o.status });
+    this.rpcDuration.observe(key, labels, o.durationSeconds, o.traceId);
+    this.rpcRequests.inc(key, labels);
+    this.countRecommendation(o.reco, o.cancelled);
+  }
+
+  private countRecommendation(reco: NonNullable<RequestObservation['reco']>, aborted: boolean): void {
     const model = this.modelLabel(reco.model);
     let outcome: Outcome;
     if (reco.errorKey !== undefined) outcome = reco.errorKey;
-    else if (o.aborted) outcome = 'aborted';
+    else if (aborted) outcome = 'aborted';
     else if (reco.coldStart === true) outcome = 'cold_start';
     else if (reco.fallback !== undefined && reco.fallback > 0) outcome = 'fallback';
     else outcome = 'ok';

@@ -18,6 +18,7 @@ import { tracingRuntime, type TracingRuntime } from './state';
 
 export type { DiagSink, DiagSinkLevel } from './diag-logger';
 export { endServerSpan, epochHrTime, serverSpans, tracedRoute, type ServerSpan, type ServerSpans } from './http';
+export { annotateRpc, recordRpcError, startRpcSpan, type RpcMetadata, type RpcSpan } from './grpc';
 
 export interface TraceIds {
   traceId: string;
