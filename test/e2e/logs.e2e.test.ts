@@ -10,9 +10,9 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, afterEach, before, describe, it } from 'node:test';
 import type { Client } from '@elastic/elasticsearch';
 import type { MappingProperty } from '@elastic/elasticsearch/lib/api/types';
 import { createElasticsearchClient, LOGS_INDEX } from '../../elk/client';
@@ -43,6 +43,13 @@ import { ACCESS_DATASET } from '../../src/contracts';
 
 const API_KEY = `e2e-${randomUUID()}`;
 const SHIP_TIMEOUT_MS = 120_000;
+/**
+ * Rotation size of the service's log file. 10 KB by default; the logs loop
+ * (test/e2e/logs-loop.ts) also runs it smaller, to rotate more often while Filebeat reads.
+ */
+const MAX_SIZE_MB = process.env.LOGS_E2E_MAX_SIZE_MB ?? '0.01';
+/** When set and a test failed: Filebeat's registry and log, the service's files and the ids in Elasticsearch are kept here. */
+const KEEP_DIR = process.env.LOGS_E2E_KEEP_DIR;
 
 interface Call {
   path: string;
@@ -81,6 +88,11 @@ describe('logs: service → NDJSON files → Filebeat → Elasticsearch', { time
   let es: Client;
   let service: RunningService | undefined;
   const pids: Record<string, number | undefined> = {};
+  let failed = false;
+  afterEach((t) => {
+    // Node's TestContext has `passed` at run time; @types/node does not declare it yet.
+    if ((t as unknown as { passed?: boolean }).passed !== true) failed = true;
+  });
 
   const accessQuery = (phase: string) => ({
     bool: {
@@ -117,6 +129,29 @@ describe('logs: service → NDJSON files → Filebeat → Elasticsearch', { time
     }
     return out.join('\n');
   };
+  /**
+   * A failed run's evidence, before stack down removes it: Filebeat's registry and log, the
+   * service's log files, and every event.id Elasticsearch holds (with the file that line is in).
+   */
+  const keepEvidence = async (dir: string): Promise<void> => {
+    mkdirSync(dir, { recursive: true });
+    // Filebeat first: stop it so its registry and log are complete and no longer change.
+    await stackStop(['filebeat'], stack.env).catch(() => undefined);
+    cpSync(join(stack.runDir, 'filebeat'), join(dir, 'filebeat'), { recursive: true });
+    if (existsSync(stack.logDir)) cpSync(stack.logDir, join(dir, 'service-logs'), { recursive: true });
+    try {
+      await es.indices.refresh({ index: LOGS_INDEX });
+      const ids: string[] = [];
+      let page = await es.search({ index: LOGS_INDEX, size: 1000, _source: false, sort: ['_doc'], scroll: '1m', query: { match_all: {} } });
+      while (page.hits.hits.length > 0) {
+        ids.push(...page.hits.hits.map((h) => h._id ?? ''));
+        page = await es.scroll({ scroll_id: page._scroll_id ?? '', scroll: '1m' });
+      }
+      writeFileSync(join(dir, 'es-ids.txt'), `${ids.sort().join('\n')}\n`);
+    } catch (error) {
+      writeFileSync(join(dir, 'es-ids.txt'), `could not read the index: ${String(error)}\n`);
+    }
+  };
   /** Waits until `expected` access documents of `phase` are in, then makes sure no more come. */
   const expectExactly = async (phase: string, expected: number): Promise<void> => {
     try {
@@ -147,7 +182,7 @@ describe('logs: service → NDJSON files → Filebeat → Elasticsearch', { time
         // Small files (10 KB), so the run rotates several times: lines must survive the writer's
         // rename of recoscope.ndjson to recoscope.00000N.ndjson while Filebeat reads them. Enough files
         // that none is deleted before Filebeat has read it (it is blocked during the outage).
-        LOG_MAX_SIZE_MB: '0.01',
+        LOG_MAX_SIZE_MB: MAX_SIZE_MB,
         LOG_MAX_FILES: '200',
       },
     });
@@ -157,6 +192,7 @@ describe('logs: service → NDJSON files → Filebeat → Elasticsearch', { time
     if (service !== undefined && service.child.exitCode === null && service.child.signalCode === null) {
       await service.stop('SIGKILL');
     }
+    if (failed && KEEP_DIR !== undefined && stack !== undefined) await keepEvidence(KEEP_DIR);
     await es?.close();
     if (stack !== undefined) {
       await stackDown(['es', 'filebeat'], stack.env);
