@@ -348,6 +348,25 @@ describe('logs: service → NDJSON files → Filebeat → Elasticsearch', { time
     assert.equal(ids.size, calls.length, 'distinct event ids');
   });
 
+  it('a live file idle for over a minute, then written past its size and rotated at once, is read to its end', async () => {
+    assert.ok(service);
+    // The stimulus is the idle time itself (longer than the reader-inactivity close this
+    // project's Filebeat config once had, 1m, plus a scan): nothing is awaited here. With a
+    // closed reader, Filebeat 7.17 saw the written-and-renamed file as a rename only and never
+    // read its last lines.
+    await sleep(65_000);
+    const filesBefore = readdirSync(stack.logDir).filter((f) => f.endsWith('.ndjson')).length;
+    // At once (within one of Filebeat's 1 s scans): enough lines to fill the live file and rotate it.
+    const calls: Call[] = Array.from({ length: 30 }, (_, i) => ({ path: `/reco/${MODELS[i % MODELS.length]}/${(i % 5) + 1}`, status: 200 }));
+    await Promise.all(calls.map((call) => send(service as RunningService, call, 'idle')));
+    await waitFor(
+      () => readdirSync(stack.logDir).filter((f) => f.endsWith('.ndjson')).length > filesBefore,
+      SHIP_TIMEOUT_MS,
+      'the burst rotated the live file',
+    );
+    await expectExactly('idle', calls.length);
+  });
+
   it('SIGTERM: the service exits 0 and every line reaches the file and Elasticsearch', async (t) => {
     assert.ok(service);
     const calls: Call[] = Array.from({ length: 12 }, (_, i) => ({ path: `/reco/${MODELS[i % MODELS.length]}/${(i % 5) + 1}`, status: 200 }));
