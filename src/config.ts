@@ -178,6 +178,12 @@ const envSchema = z.object({
   AUTH_FAILURE_WINDOW_MS: int(1_000, 86_400_000).default(60_000),
   METRICS_PORT: int(0, 65535).default(9464),
 
+  // Direct shipping of the log lines to Elasticsearch (winston-elasticsearch); off unless the URL is set.
+  LOG_ELASTICSEARCH_URL: otlpUrl.optional(),
+  LOG_ELASTICSEARCH_INDEX: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'must be a lower-case Elasticsearch index name').default('reco-logs'),
+  LOG_ELASTICSEARCH_BUFFER_DOCS: int(1, 10_000_000).default(20_000),
+  LOG_ELASTICSEARCH_FLUSH_MS: int(10, 60_000).default(1_000),
+
   ...otelShape,
 });
 
@@ -249,6 +255,8 @@ export interface Config {
   /** Port of the Prometheus /metrics listener (same host); 0 means no metrics at all. */
   metricsPort: number;
   http: HttpSettings;
+  /** Direct shipping to Elasticsearch; undefined (the default): logs reach it through Filebeat only. */
+  logElasticsearch: { url: string; index: string; maxDocs: number; flushMs: number } | undefined;
 }
 
 /** How the HTTP layer meets the outside world (docs page, browsers, proxies, guessers). */
@@ -380,5 +388,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       authFailureWindowMs: e.AUTH_FAILURE_WINDOW_MS,
     },
     metricsPort: e.METRICS_PORT,
+    logElasticsearch:
+      e.LOG_ELASTICSEARCH_URL === undefined
+        ? undefined
+        : { url: e.LOG_ELASTICSEARCH_URL, index: e.LOG_ELASTICSEARCH_INDEX, maxDocs: e.LOG_ELASTICSEARCH_BUFFER_DOCS, flushMs: e.LOG_ELASTICSEARCH_FLUSH_MS },
   };
 }

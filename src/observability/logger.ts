@@ -101,13 +101,14 @@ export function logFilePath(log: Config['log']): string {
  * Opens the outputs. Throws LogDirError (from ./log-writer) when LOG_DIR cannot be written:
  * the service must stop before doing anything else.
  */
-export function configureLogger(config: Pick<Config, 'log' | 'serviceEnvironment'>): void {
+export function configureLogger(config: Pick<Config, 'log' | 'serviceEnvironment'> & Partial<Pick<Config, 'logElasticsearch'>>): void {
   serviceEnvironment = config.serviceEnvironment;
   configureLogWriter({
     file: config.log.fileEnabled
       ? { dir: config.log.dir, file: config.log.file, maxBytes: config.log.maxSizeBytes, maxFiles: config.log.maxFiles }
       : undefined,
     stdout: config.log.stdout,
+    elasticsearch: config.logElasticsearch,
     maxQueuedBytes: config.log.bufferBytes,
     reportIntervalMs: config.log.reportIntervalMs,
     report: (message, details) => logger.warn(message, { event: { action: 'log-output-trouble' }, recoscope: { log_output: details } }),
