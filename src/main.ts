@@ -145,7 +145,9 @@ async function main(): Promise<void> {
     event: { action: 'listening' },
     recoscope: {
       url: serverUrl(server),
-      models: models.names(),
+      // Not `models`: models-ready's recoscope.models is an object (timings per model), and
+      // Elasticsearch rejects whichever of the two lines comes second.
+      model_names: models.names(),
       startup_ms: Math.round(startupMs),
       rss_bytes: process.memoryUsage().rss,
       log_file: config.log.fileEnabled ? logFilePath(config.log) : null,

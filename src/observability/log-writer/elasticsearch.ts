@@ -93,6 +93,14 @@ export class ElasticsearchOutput {
   private readonly counters = { accepted: 0, indexed: 0, alreadyIndexed: 0, rejected: 0, dropped: 0, failedBulks: 0 };
   lastError: string | undefined;
   private ended = false;
+  /**
+   * Set by a bulk request that failed (Elasticsearch unreachable), cleared by the next that
+   * succeeds. Meanwhile new documents wait here, not in the library: each document it is
+   * given while stopped restarts its flush loop, and each failed flush starts another health
+   * check loop and counts an attempt on every document (which it drops at retryLimit).
+   */
+  private down = false;
+  private held: Record<string, unknown>[] = [];
 
   constructor(private readonly options: ElasticsearchOutputOptions) {
     // Loaded here, not at the top: without LOG_ELASTICSEARCH_URL the service never pays for
@@ -154,6 +162,11 @@ export class ElasticsearchOutput {
     const event = ((doc.event as Record<string, unknown> | undefined) ??= {});
     if (typeof event.id !== 'string') event.id = randomUUID();
     this.waiting.add(event.id as string);
+    if (this.down) this.held.push(doc);
+    else this.hand(doc);
+  }
+
+  private hand(doc: Record<string, unknown>): void {
     // winston-elasticsearch's log() only reads `info` (useTransformer: false) and queues it.
     void this.transport.log?.(doc, () => undefined);
   }
@@ -175,7 +188,15 @@ export class ElasticsearchOutput {
     } catch (error) {
       this.counters.failedBulks++;
       this.lastError = errorText(error);
+      this.down = true;
       throw error; // the library keeps the batch and retries it once Elasticsearch is healthy
+    }
+    if (this.down) {
+      // The library's retry got through: what waited meanwhile goes to it now.
+      this.down = false;
+      const held = this.held;
+      this.held = [];
+      for (const doc of held) this.hand(doc);
     }
     let retry = false;
     (res.items ?? []).forEach((item, i) => {
@@ -185,7 +206,11 @@ export class ElasticsearchOutput {
       if (status >= 200 && status < 300) this.settle(id, 'indexed');
       else if (status === 409) this.settle(id, 'alreadyIndexed');
       else if (status === 429 || status >= 500) retry = true;
-      else this.settle(id, 'rejected');
+      else {
+        const reason = result.error as { type?: string; reason?: string } | undefined;
+        this.lastError = `document ${id} rejected (${status}): ${reason?.type ?? ''} ${reason?.reason ?? ''}`.slice(0, 300);
+        this.settle(id, 'rejected');
+      }
     });
     if (retry) {
       this.counters.failedBulks++;

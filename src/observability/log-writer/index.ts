@@ -157,7 +157,8 @@ export async function flushLogWriter(timeoutMs: number): Promise<{ flushed: bool
     // One line with every counter: what a user (or the fault matrix) needs to know what was lost.
     writeStderr(
       `recoscope: log output elasticsearch: ${s.accepted} accepted, ${s.indexed} indexed, ${s.alreadyIndexed} already indexed, ` +
-        `${s.rejected} rejected, ${s.dropped} dropped (buffer full), ${left} not shipped at exit, ${s.failedBulks} failed bulk requests\n`,
+        `${s.rejected} rejected, ${s.dropped} dropped (buffer full), ${left} not shipped at exit, ${s.failedBulks} failed bulk requests` +
+        `${direct.lastError === undefined ? '' : ` (last error: ${direct.lastError})`}\n`,
     );
   }
   ended = true;
