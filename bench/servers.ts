@@ -11,14 +11,16 @@ import { SERVICE_MAIN_JS, compiled } from '../src/paths';
  *  - metrics:  the Prometheus endpoint only (METRICS_PORT), logs off;
  *  - trace100: file log + tracing, every request sampled (always_on);
  *  - trace10:  file log + tracing, 10 % of new traces (parentbased_traceidratio 0.1);
- *  - all:      everything a production deployment runs: file log + metrics + tracing at 10 %.
+ *  - all:      everything a production deployment runs: file log + metrics + tracing at 10 %;
+ *  - direct:   file log + direct shipping of every line to Elasticsearch (winston-elasticsearch,
+ *              LOG_ELASTICSEARCH_URL), the hosts without Filebeat; against a private node.
  * Every mode without metrics sets METRICS_PORT=0 (off). A service build without a metrics
  * endpoint ignores METRICS_PORT: the mode then measures only what the build has, and the
  * benchmark says so in its notes.
  */
-export type Observability = 'off' | 'log' | 'metrics' | 'trace100' | 'trace10' | 'all';
+export type Observability = 'off' | 'log' | 'metrics' | 'trace100' | 'trace10' | 'all' | 'direct';
 
-export const OBSERVABILITY_MODES: readonly Observability[] = ['off', 'log', 'metrics', 'trace100', 'trace10', 'all'];
+export const OBSERVABILITY_MODES: readonly Observability[] = ['off', 'log', 'metrics', 'trace100', 'trace10', 'all', 'direct'];
 
 export const OBSERVABILITY_LABEL: Record<Observability, string> = {
   off: 'obs off',
@@ -27,6 +29,7 @@ export const OBSERVABILITY_LABEL: Record<Observability, string> = {
   trace100: 'log+trace 100%',
   trace10: 'log+trace 10%',
   all: 'everything (log+metrics+trace 10%)',
+  direct: 'file log + direct to Elasticsearch',
 };
 
 export interface ModeParts {
@@ -34,6 +37,8 @@ export interface ModeParts {
   metrics: boolean;
   /** Share of new traces sampled; undefined = tracing off. */
   traceRatio: number | undefined;
+  /** Log lines also shipped straight to Elasticsearch (needs the bench's private node). */
+  direct?: boolean;
 }
 
 export const MODE_PARTS: Record<Observability, ModeParts> = {
@@ -43,7 +48,12 @@ export const MODE_PARTS: Record<Observability, ModeParts> = {
   trace100: { fileLog: true, metrics: false, traceRatio: 1 },
   trace10: { fileLog: true, metrics: false, traceRatio: 0.1 },
   all: { fileLog: true, metrics: true, traceRatio: 0.1 },
+  direct: { fileLog: true, metrics: false, traceRatio: undefined, direct: true },
 };
+
+export function shipsDirect(mode: Observability | undefined): boolean {
+  return mode !== undefined && MODE_PARTS[mode].direct === true;
+}
 
 export function tracesIn(mode: Observability | undefined): boolean {
   return mode !== undefined && MODE_PARTS[mode].traceRatio !== undefined;
@@ -72,6 +82,8 @@ export interface LaunchContext {
   overrideEnv?: Record<string, string>;
   /** OTLP/HTTP base URL of the running collector (trace mode only). */
   otlpEndpoint?: string;
+  /** URL of the bench's private Elasticsearch (direct mode only). */
+  esUrl?: string;
   /** CPU to pin the server to (taskset -c). */
   cpu?: number;
   startTimeoutMs: number;
@@ -118,6 +130,11 @@ export function serviceEnv(
     }
     env.OTEL_EXPORTER_OTLP_ENDPOINT = ctx.otlpEndpoint;
     env.OTEL_SERVICE_NAME = benchServiceName(observability);
+  }
+  if (parts.direct === true) {
+    if (ctx.esUrl === undefined) throw new Error(`${observability} mode needs an Elasticsearch URL`);
+    env.LOG_ELASTICSEARCH_URL = ctx.esUrl;
+    env.LOG_ELASTICSEARCH_INDEX = 'reco-logs-bench';
   }
   return { ...env, ...ctx.overrideEnv };
 }

@@ -75,8 +75,8 @@ interface Row {
 interface RowPlan {
   path: Path;
   fault: string;
-  /** Extra service env (direct output, buffer size). */
-  env?: Record<string, string>;
+  /** Extra service env (direct output, buffer size); a function: the stack exists only once the rows run. */
+  env?: () => Record<string, string>;
   /** Runs during the load, after the lead-in; returns a note for the table. */
   inject: (ctx: RowContext) => Promise<string>;
   /** The service is killed by `inject`: no SIGTERM, no shutdown counters. */
@@ -213,7 +213,7 @@ describe('fault matrix: every part fails once under a steady load', { timeout: 9
         OTEL_EXPORTER_OTLP_ENDPOINT: collectorOtlpUrl(stack.env),
         OTEL_BSP_SCHEDULE_DELAY: '500',
         OTEL_DIAG_LOG_INTERVAL_MS: '5000',
-        ...plan.env,
+        ...plan.env?.(),
       },
     });
     const pid = service.child.pid ?? 0;
@@ -345,7 +345,7 @@ describe('fault matrix: every part fails once under a steady load', { timeout: 9
     },
   ];
 
-  const directEnv = (extra: Record<string, string> = {}): Record<string, string> => ({
+  const directEnv = (extra: Record<string, string> = {}) => (): Record<string, string> => ({
     LOG_ELASTICSEARCH_URL: stack.esUrl,
     LOG_ELASTICSEARCH_INDEX: DIRECT_INDEX,
     ...extra,
@@ -410,7 +410,7 @@ describe('fault matrix: every part fails once under a steady load', { timeout: 9
     const row = await runRow({
       path: 'both',
       fault: 'none (Filebeat and direct into reco-logs)',
-      env: { LOG_ELASTICSEARCH_URL: stack.esUrl, LOG_ELASTICSEARCH_INDEX: 'reco-logs' },
+      env: () => ({ LOG_ELASTICSEARCH_URL: stack.esUrl, LOG_ELASTICSEARCH_INDEX: 'reco-logs' }),
       inject: () => Promise.resolve('event.id as _id + create: the second copy gets a 409'),
     });
     assert.equal(row.inEs, row.written);
