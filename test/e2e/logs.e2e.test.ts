@@ -348,7 +348,10 @@ describe('logs: service → NDJSON files → Filebeat → Elasticsearch', { time
     assert.equal(ids.size, calls.length, 'distinct event ids');
   });
 
-  it('a live file idle for over a minute, then written past its size and rotated at once, is read to its end', async () => {
+  it('a live file idle for over a minute, then written past its size and rotated at once, is read to its end', {
+    // The loop in CI skips it (`--skip-idle`): it is deterministic, one run per CI (npm run test:e2e) is enough.
+    skip: process.env.LOGS_E2E_SKIP_IDLE === '1' ? 'LOGS_E2E_SKIP_IDLE=1' : false,
+  }, async () => {
     assert.ok(service);
     // The stimulus is the idle time itself (longer than the reader-inactivity close this
     // project's Filebeat config once had, 1m, plus a scan): nothing is awaited here. With a
