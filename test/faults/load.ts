@@ -19,6 +19,12 @@ export interface LoadCounts {
   failed: number;
   /** Due while `maxInFlight` were already waiting: not sent, counted as failed too. */
   skipped: number;
+  /**
+   * Sent again once: the request went out on a kept-alive socket that the server had just
+   * closed for idleness (ECONNRESET on a reused socket, the race Node's docs describe for
+   * `request.reusedSocket`). Not a failure of the service: it never saw the request.
+   */
+  retried: number;
   firstFailure?: string;
 }
 
@@ -27,8 +33,8 @@ const MODELS = ['popular', 'knn', 'knn_cosine', 'knn_tfidf'];
 export function startSteadyLoad(options: { url: string; apiKey: string; userAgent: string; rate: number; maxInFlight?: number }): SteadyLoad {
   const base = new URL(options.url);
   const agent = new Agent({ keepAlive: true, maxSockets: 16 });
-  const maxInFlight = options.maxInFlight ?? 200;
-  const counts: LoadCounts = { sent: 0, ok: 0, failed: 0, skipped: 0 };
+  const maxInFlight = options.maxInFlight ?? 2000;
+  const counts: LoadCounts = { sent: 0, ok: 0, failed: 0, skipped: 0, retried: 0 };
   let inFlight = 0;
   let stopped = false;
   const settledWaiters: (() => void)[] = [];
@@ -51,6 +57,9 @@ export function startSteadyLoad(options: { url: string; apiKey: string; userAgen
     }
     counts.sent++;
     inFlight++;
+    attempt(i, true);
+  };
+  const attempt = (i: number, first: boolean): void => {
     const path = `/reco/${MODELS[i % MODELS.length]}/${(i % 50) + 1}`;
     const req = request(
       {
@@ -75,7 +84,12 @@ export function startSteadyLoad(options: { url: string; apiKey: string; userAgen
       },
     );
     req.on('timeout', () => req.destroy(new Error('timed out after 30 s')));
-    req.on('error', (error) => {
+    req.on('error', (error: NodeJS.ErrnoException) => {
+      if (first && req.reusedSocket && error.code === 'ECONNRESET') {
+        counts.retried++;
+        attempt(i, false);
+        return;
+      }
       fail(`${path}: ${error.message}`);
       settle();
     });

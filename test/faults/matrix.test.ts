@@ -128,14 +128,16 @@ function markdownTable(rows: Row[]): string {
     rows
       .map(
         (r) =>
-          `| ${r.path} | ${r.fault} | ${r.requests.sent} | ${r.requests.failed} | ${r.written} | ${r.inEs} | ${r.written - r.inEs} | ${r.duplicates} | ${r.spansNotExported} | ${r.rssPeakMb} | ${r.note.replace(/\|/g, '/')} |`,
+          `| ${r.path} | ${r.fault} | ${r.requests.sent} | ${r.requests.failed}${r.requests.retried > 0 ? ` (+${r.requests.retried} retried¹)` : ''} | ${r.written} | ${r.inEs} | ${r.written - r.inEs} | ${r.duplicates} | ${r.spansNotExported} | ${r.rssPeakMb} | ${r.note.replace(/\|/g, '/')} |`,
       )
       .join('\n')
   );
 }
 
 function writeDocsTable(rows: Row[], header: string): void {
-  const section = `${TABLE_START}\n${header}\n\n${markdownTable(rows)}\n${TABLE_END}`;
+  const footnote =
+    '¹ sent again once: it went out on a kept-alive socket the service had just closed for idleness (ECONNRESET on a reused socket); the service never saw it.';
+  const section = `${TABLE_START}\n${header}\n\n${markdownTable(rows)}\n\n${footnote}\n${TABLE_END}`;
   const text = existsSync(DOCS_PAGE) ? readFileSync(DOCS_PAGE, 'utf8') : `# Log shipping\n\n${TABLE_START}\n${TABLE_END}\n`;
   const start = text.indexOf(TABLE_START);
   const end = text.indexOf(TABLE_END);
@@ -236,7 +238,7 @@ describe('fault matrix: every part fails once under a steady load', { timeout: 9
       rssPeakMb = '(killed)';
       await stopLoad();
     }
-    const directReport = /recoscope: log output elasticsearch: [^\n]*/.exec(service.stderr())?.[0];
+    const directReport = /recoscope: log output elasticsearch: \d+ accepted[^\n]*/.exec(service.stderr())?.[0];
     const requests = stoppedCounts ?? (await stopLoad());
     const written = writtenIds(logDir, userAgent).size;
     const index = plan.path === 'direct' ? DIRECT_INDEX : 'reco-logs';
@@ -373,37 +375,45 @@ describe('fault matrix: every part fails once under a steady load', { timeout: 9
   ];
 
   it('Filebeat path: 0 failed requests, every access line in Elasticsearch exactly once', async (t) => {
+    // Every row runs, then every row is checked: one bad row must not hide the others.
+    const problems: string[] = [];
     for (const plan of filebeatRows) {
       const row = await runRow(plan);
       t.diagnostic(`${row.fault}: ${row.requests.sent} requests, ${row.written} written, ${row.inEs} in ES, ${row.duplicates} duplicates`);
       if (row.note.startsWith('NOT RUN')) continue;
-      if (!plan.killsService) assert.equal(row.requests.failed, 0, `${row.fault}: failed requests (first: ${row.requests.firstFailure})`);
-      assert.ok(row.written > 0, `${row.fault}: lines written`);
-      assert.equal(row.inEs, row.written, `${row.fault}: every written line in Elasticsearch`);
-      assert.equal(row.duplicates, 0, `${row.fault}: no duplicated event.id`);
+      if (!plan.killsService && row.requests.failed !== 0) problems.push(`${row.fault}: ${row.requests.failed} failed requests (first: ${row.requests.firstFailure})`);
+      if (row.written === 0) problems.push(`${row.fault}: no lines written`);
+      if (row.inEs !== row.written) problems.push(`${row.fault}: ${row.written} lines written, ${row.inEs} in Elasticsearch`);
+      if (row.duplicates !== 0) problems.push(`${row.fault}: ${row.duplicates} duplicated event ids`);
     }
+    assert.deepEqual(problems, []);
   });
 
   it('direct path: losses are exactly what the output counted, never duplicates', async (t) => {
+    const problems: string[] = [];
     for (const plan of directRows) {
       const row = await runRow(plan);
       t.diagnostic(`${row.fault}: ${row.written} written, ${row.inEs} in ES; ${row.directReport ?? 'no report (killed)'}`);
-      assert.equal(row.duplicates, 0, `${row.fault}: no duplicated event.id`);
-      assert.ok(row.inEs <= row.written, `${row.fault}: nothing in ES that was not written`);
-      if (!plan.killsService) {
-        assert.equal(row.requests.failed, 0, `${row.fault}: failed requests (first: ${row.requests.firstFailure})`);
-        const m = /(\d+) accepted, (\d+) indexed, (\d+) already indexed, (\d+) rejected, (\d+) dropped \(buffer full\), (\d+) not shipped at exit/.exec(
-          row.directReport ?? '',
-        );
-        assert.ok(m !== null, `${row.fault}: the direct output's exit report: ${row.directReport}`);
-        const [dropped, notShipped] = [Number(m[5]), Number(m[6])];
-        // Access lines are a subset of all lines the output counted; their loss is bounded by its own counts.
-        assert.ok(row.written - row.inEs <= dropped + notShipped, `${row.fault}: lost ${row.written - row.inEs} > counted ${dropped + notShipped}`);
-        row.note = `${row.note}; output says: ${dropped} dropped, ${notShipped} not shipped at exit`;
-      } else {
+      if (row.duplicates !== 0) problems.push(`${row.fault}: ${row.duplicates} duplicated event ids`);
+      if (row.inEs > row.written) problems.push(`${row.fault}: ${row.inEs} in Elasticsearch but ${row.written} written`);
+      if (plan.killsService) {
         row.note = `${row.note}: ${row.written - row.inEs} access lines lost`;
+        continue;
       }
+      if (row.requests.failed !== 0) problems.push(`${row.fault}: ${row.requests.failed} failed requests (first: ${row.requests.firstFailure})`);
+      const m = /(\d+) accepted, (\d+) indexed, (\d+) already indexed, (\d+) rejected, (\d+) dropped \(buffer full\), (\d+) not shipped at exit/.exec(
+        row.directReport ?? '',
+      );
+      if (m === null) {
+        problems.push(`${row.fault}: no exit report from the direct output: ${row.directReport}`);
+        continue;
+      }
+      const [dropped, notShipped] = [Number(m[5]), Number(m[6])];
+      // Access lines are a subset of all lines the output counted: their loss is within its own counts.
+      if (row.written - row.inEs > dropped + notShipped) problems.push(`${row.fault}: lost ${row.written - row.inEs} > counted ${dropped + notShipped}`);
+      row.note = `${row.note}; the output counted ${dropped} dropped (buffer full), ${notShipped} not shipped at exit`;
     }
+    assert.deepEqual(problems, []);
   });
 
   it('both outputs on one index: no duplicates', async () => {
