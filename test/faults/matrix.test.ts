@@ -136,7 +136,7 @@ function markdownTable(rows: Row[]): string {
 
 function writeDocsTable(rows: Row[], header: string): void {
   const footnote =
-    '¹ sent again once: it went out on a kept-alive socket the service had just closed for idleness (ECONNRESET on a reused socket); the service never saw it.';
+    '¹ sent again once after ECONNRESET on a reused kept-alive socket: the service had closed it (for idleness, or by dying in the kill rows, where the retry fails too and is counted as failed).';
   const section = `${TABLE_START}\n${header}\n\n${markdownTable(rows)}\n\n${footnote}\n${TABLE_END}`;
   const text = existsSync(DOCS_PAGE) ? readFileSync(DOCS_PAGE, 'utf8') : `# Log shipping\n\n${TABLE_START}\n${TABLE_END}\n`;
   const start = text.indexOf(TABLE_START);
