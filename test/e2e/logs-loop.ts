@@ -26,28 +26,37 @@ interface RunResult {
   kept?: string;
 }
 
+const USAGE = 'usage: npm run test:e2e:logs-loop -- --runs N [--max-size-mb 0.01[,0.002...]] [--keep-dir DIR] [--skip-idle]';
+
+/** A wrong command line: one line naming the problem, the usage, exit 2 (like every CLI here). */
+function usageError(message: string): never {
+  process.stderr.write(`test:e2e:logs-loop: ${message}\n${USAGE}\n`);
+  process.exit(2);
+}
+
 function parse(): { runs: number; sizes: string[]; keepDir: string; skipIdle: boolean } {
-  const { values } = parseArgs({
-    options: {
-      runs: { type: 'string', default: '5' },
-      'max-size-mb': { type: 'string', default: '0.01' },
-      'keep-dir': { type: 'string' },
-      'skip-idle': { type: 'boolean', default: false },
-      help: { type: 'boolean', default: false },
-    },
-  });
+  let values: { runs: string; 'max-size-mb': string; 'keep-dir'?: string; 'skip-idle': boolean; help: boolean };
+  try {
+    ({ values } = parseArgs({
+      options: {
+        runs: { type: 'string', default: '5' },
+        'max-size-mb': { type: 'string', default: '0.01' },
+        'keep-dir': { type: 'string' },
+        'skip-idle': { type: 'boolean', default: false },
+        help: { type: 'boolean', default: false },
+      },
+    }));
+  } catch (error) {
+    usageError((error as Error).message);
+  }
   if (values.help) {
-    console.log('usage: npm run test:e2e:logs-loop -- --runs N [--max-size-mb 0.01[,0.002...]] [--keep-dir DIR] [--skip-idle]');
+    console.log(USAGE);
     process.exit(0);
   }
-  if (!/^[1-9]\d*$/.test(values.runs)) {
-    console.error(`--runs must be a positive integer, got "${values.runs}"`);
-    process.exit(2);
-  }
+  if (!/^[1-9]\d*$/.test(values.runs)) usageError(`--runs must be a positive integer, got "${values.runs}"`);
   const sizes = values['max-size-mb'].split(',').map((s) => s.trim());
   if (sizes.some((s) => !/^\d+(\.\d+)?$/.test(s) || Number(s) <= 0)) {
-    console.error(`--max-size-mb must be positive decimal numbers separated by commas, got "${values['max-size-mb']}"`);
-    process.exit(2);
+    usageError(`--max-size-mb must be positive decimal numbers separated by commas, got "${values['max-size-mb']}"`);
   }
   const keepDir = values['keep-dir'] ?? join(tmpdir(), `recoscope-logs-loop-${new Date().toISOString().replace(/[:.]/g, '-')}`);
   return { runs: Number(values.runs), sizes, keepDir, skipIdle: values['skip-idle'] };
