@@ -20,6 +20,7 @@ import { pinProcess, pinningStatus, processCpuSeconds } from '../loadtest/cpu';
 import { cleanup, installSignalCleanup, onCleanup, removeDirOnCleanup } from './cleanup';
 import { countSpans, startCollector, type Collector } from './collector';
 import { deliveredTraceIds, deliveryOf, sampledTraceIds, type RunWindow } from './delivery';
+import { startElasticsearch } from './elasticsearch';
 import { machineInfo } from './machine';
 import { runProbe } from './probes/protocol';
 import type { RecommendProbeResult } from './probes/recommend';
@@ -31,6 +32,7 @@ import {
   MODE_PARTS,
   OBSERVABILITY_LABEL,
   OBSERVABILITY_MODES,
+  shipsDirect,
   tracesIn,
   type LaunchContext,
   type LaunchedServer,
@@ -552,6 +554,26 @@ async function main(): Promise<number> {
   const defaults = loadConfig({});
 
   const collector = await startCollectorIfNeeded(options, targets, tmpRoot, pinning);
+  // The direct-shipping row ships to a private Elasticsearch node, started only for it.
+  let esUrl: string | undefined;
+  let directSkip: string | undefined;
+  if (targets.some((t) => shipsDirect(t.observability))) {
+    progress('starting a private Elasticsearch for the direct-shipping row (stack/stack.sh up es)');
+    const started = await startElasticsearch({
+      scratchDir: tmpRoot,
+      timeoutMs: options.quick ? 300_000 : 20 * 60_000,
+      ...(pinning.loadgenCpu === undefined ? {} : { cpu: pinning.loadgenCpu }),
+    });
+    if (started.ok) {
+      const node = started.es;
+      onCleanup(() => node.stop());
+      esUrl = node.url;
+      progress(`Elasticsearch up at ${esUrl}`);
+    } else {
+      directSkip = started.reason;
+      progress(`direct-shipping row skipped: ${started.reason}`);
+    }
+  }
   const ctx: LaunchContext = {
     tmpRoot,
     apiKey,
@@ -559,13 +581,20 @@ async function main(): Promise<number> {
     overrideEnv: options.serviceEnv,
     startTimeoutMs: 5 * 60_000,
     ...(collector.collector === undefined ? {} : { otlpEndpoint: collector.collector.endpoint }),
+    ...(esUrl === undefined ? {} : { esUrl }),
     ...(pinning.serverCpu === undefined ? {} : { cpu: pinning.serverCpu }),
   };
-  const servers = await startServers(targets, ctx, collector.skip, notes);
+  const servers = await startServers(
+    targets.filter((t) => !(shipsDirect(t.observability) && directSkip !== undefined)),
+    ctx,
+    collector.skip,
+    notes,
+  );
 
   const live: LiveTarget[] = targets.map((spec) => {
     const target: LiveTarget = { spec, paths: scenarioPaths({ scenario: spec.route, knownUsers: defaults.dataset.synthetic.users }) };
     if (traced(spec) && collector.skip !== undefined) target.skipped = collector.skip;
+    else if (shipsDirect(spec.observability) && directSkip !== undefined) target.skipped = directSkip;
     else if (servers.startErrors.has(spec.server)) target.crashed = servers.startErrors.get(spec.server);
     else target.server = servers.launched.get(spec.server)?.server;
     return target;

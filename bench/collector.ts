@@ -33,7 +33,7 @@ interface Run {
   output: string;
 }
 
-function runStack(args: string[], env: Record<string, string>, timeoutMs: number, cpu: number | undefined): Promise<Run> {
+export function runStack(args: string[], env: Record<string, string>, timeoutMs: number, cpu: number | undefined): Promise<Run> {
   const { command, args: argv } = pinnedCommand(cpu, 'bash', [STACK_SH, ...args]);
   return new Promise((resolveRun) => {
     // detached: its own process group, so a timeout can kill bash and whatever it started.
@@ -66,7 +66,7 @@ function runStack(args: string[], env: Record<string, string>, timeoutMs: number
 }
 
 /** The last meaningful line of a script's output, for a one-line "skipped: ..." reason. */
-function lastError(output: string): string {
+export function lastError(output: string): string {
   const lines = output
     .split('\n')
     .map((l) => l.trim())

@@ -14,13 +14,15 @@ import { SERVICE_MAIN_JS, compiled } from '../src/paths';
  *  - all:      everything a production deployment runs: file log + metrics + tracing at 10 %;
  *  - profile:  obs off + continuous profiling at 100 Hz (PROFILING_ENABLED), so its CPU per
  *              request against obs off is the cost of the profiler alone.
+ *  - direct:   file log + direct shipping of every line to Elasticsearch (winston-elasticsearch,
+ *              LOG_ELASTICSEARCH_URL), the hosts without Filebeat; against a private node.
  * Every mode without metrics sets METRICS_PORT=0 (off). A service build without a metrics
  * endpoint ignores METRICS_PORT: the mode then measures only what the build has, and the
  * benchmark says so in its notes.
  */
-export type Observability = 'off' | 'log' | 'metrics' | 'trace100' | 'trace10' | 'all' | 'profile';
+export type Observability = 'off' | 'log' | 'metrics' | 'trace100' | 'trace10' | 'all' | 'profile' | 'direct';
 
-export const OBSERVABILITY_MODES: readonly Observability[] = ['off', 'log', 'metrics', 'trace100', 'trace10', 'all', 'profile'];
+export const OBSERVABILITY_MODES: readonly Observability[] = ['off', 'log', 'metrics', 'trace100', 'trace10', 'all', 'profile', 'direct'];
 
 /** The profile mode's sampling rate: the issue's "about 100 Hz". */
 export const BENCH_PROFILING_HZ = 100;
@@ -33,6 +35,7 @@ export const OBSERVABILITY_LABEL: Record<Observability, string> = {
   trace10: 'log+trace 10%',
   all: 'everything (log+metrics+trace 10%)',
   profile: `profiling on (${BENCH_PROFILING_HZ} Hz, obs off otherwise)`,
+  direct: 'file log + direct to Elasticsearch',
 };
 
 export interface ModeParts {
@@ -42,6 +45,8 @@ export interface ModeParts {
   traceRatio: number | undefined;
   /** Continuous profiling (src/profiling) on. */
   profiling?: boolean;
+  /** Log lines also shipped straight to Elasticsearch (needs the bench's private node). */
+  direct?: boolean;
 }
 
 export const MODE_PARTS: Record<Observability, ModeParts> = {
@@ -52,7 +57,12 @@ export const MODE_PARTS: Record<Observability, ModeParts> = {
   trace10: { fileLog: true, metrics: false, traceRatio: 0.1 },
   all: { fileLog: true, metrics: true, traceRatio: 0.1 },
   profile: { fileLog: false, metrics: false, traceRatio: undefined, profiling: true },
+  direct: { fileLog: true, metrics: false, traceRatio: undefined, direct: true },
 };
+
+export function shipsDirect(mode: Observability | undefined): boolean {
+  return mode !== undefined && MODE_PARTS[mode].direct === true;
+}
 
 export function tracesIn(mode: Observability | undefined): boolean {
   return mode !== undefined && MODE_PARTS[mode].traceRatio !== undefined;
@@ -86,6 +96,8 @@ export interface LaunchContext {
   overrideEnv?: Record<string, string>;
   /** OTLP/HTTP base URL of the running collector (trace mode only). */
   otlpEndpoint?: string;
+  /** URL of the bench's private Elasticsearch (direct mode only). */
+  esUrl?: string;
   /** CPU to pin the server to (taskset -c). */
   cpu?: number;
   startTimeoutMs: number;
@@ -138,6 +150,11 @@ export function serviceEnv(
     }
     env.OTEL_EXPORTER_OTLP_ENDPOINT = ctx.otlpEndpoint;
     env.OTEL_SERVICE_NAME = benchServiceName(observability);
+  }
+  if (parts.direct === true) {
+    if (ctx.esUrl === undefined) throw new Error(`${observability} mode needs an Elasticsearch URL`);
+    env.LOG_ELASTICSEARCH_URL = ctx.esUrl;
+    env.LOG_ELASTICSEARCH_INDEX = 'reco-logs-bench';
   }
   return { ...env, ...ctx.overrideEnv };
 }

@@ -224,6 +224,11 @@ const envSchema = z.object({
 
   // gRPC server (src/grpc/): off unless GRPC_PORT is set; 0 = any free port.
   GRPC_PORT: int(0, 65535).optional(),
+  // Direct shipping of the log lines to Elasticsearch (winston-elasticsearch); off unless the URL is set.
+  LOG_ELASTICSEARCH_URL: otlpUrl.optional(),
+  LOG_ELASTICSEARCH_INDEX: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'must be a lower-case Elasticsearch index name').default('reco-logs'),
+  LOG_ELASTICSEARCH_BUFFER_DOCS: int(1, 10_000_000).default(20_000),
+  LOG_ELASTICSEARCH_FLUSH_MS: int(10, 60_000).default(1_000),
 
   ...otelShape,
   ...profilingShape,
@@ -306,6 +311,8 @@ export interface Config {
   profiling: ProfilingConfig;
   /** The gRPC server (same host as HTTP); port undefined = no gRPC server. */
   grpc: { port: number | undefined };
+  /** Direct shipping to Elasticsearch; undefined (the default): logs reach it through Filebeat only. */
+  logElasticsearch: { url: string; index: string; maxDocs: number; flushMs: number } | undefined;
 }
 
 /** How the HTTP layer meets the outside world (docs page, browsers, proxies, guessers). */
@@ -442,6 +449,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     metricsPort: e.METRICS_PORT,
     profiling: profilingConfig(e),
     grpc: { port: e.GRPC_PORT },
+    logElasticsearch:
+      e.LOG_ELASTICSEARCH_URL === undefined
+        ? undefined
+        : { url: e.LOG_ELASTICSEARCH_URL, index: e.LOG_ELASTICSEARCH_INDEX, maxDocs: e.LOG_ELASTICSEARCH_BUFFER_DOCS, flushMs: e.LOG_ELASTICSEARCH_FLUSH_MS },
   };
 }
 

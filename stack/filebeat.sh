@@ -12,7 +12,13 @@
 # (filestream, ndjson parser with document_id/expand_keys) exists in 7.17.
 FILEBEAT_VERSION="${FILEBEAT_VERSION:-7.17.29}"
 FILEBEAT_MODULE="github.com/elastic/beats/v7"
-FILEBEAT_BIN="$STACK_CACHE_DIR/filebeat-$FILEBEAT_VERSION/filebeat"
+# Patched before the build (stack/filebeat-rename-race.patch): 7.17's filestream could leave a
+# rotated file's last lines unread in two races with a rename (see the patch and
+# docs/log-shipping.md). The binary's cache dir is keyed by the patch's hash, so an unpatched
+# build in the shared cache stays valid for whoever still uses it.
+FILEBEAT_PATCH="$PROJECT_ROOT/stack/filebeat-rename-race.patch"
+FILEBEAT_PATCH_ID="$(sha256sum "$FILEBEAT_PATCH" | cut -c1-12)"
+FILEBEAT_BIN="$STACK_CACHE_DIR/filebeat-$FILEBEAT_VERSION-$FILEBEAT_PATCH_ID/filebeat"
 FILEBEAT_CONFIG="${FILEBEAT_CONFIG:-$PROJECT_ROOT/filebeat/filebeat.yml}"
 
 filebeat_install() {
@@ -20,8 +26,9 @@ filebeat_install() {
   command -v go >/dev/null || die "filebeat: go is needed to build Filebeat"
   local src t0
   t0=$(date +%s)
-  src="$STACK_CACHE_DIR/filebeat-src-$FILEBEAT_VERSION"
+  src="$STACK_CACHE_DIR/filebeat-src-$FILEBEAT_VERSION-$FILEBEAT_PATCH_ID"
   go_module_copy filebeat "$FILEBEAT_MODULE" "$FILEBEAT_VERSION" "$src"
+  (cd "$src" && patch -p1 --forward --silent < "$FILEBEAT_PATCH") || die "filebeat: $FILEBEAT_PATCH does not apply to $FILEBEAT_MODULE@v$FILEBEAT_VERSION"
   log "filebeat: building (first build downloads the dependencies and compiles for several minutes)"
   # Static (CGO off): the only cgo user (journald input) is not needed here. No time limit.
   go_build_module filebeat "$src" "$FILEBEAT_BIN" "" -ldflags "-s -w" ./filebeat
@@ -77,7 +84,7 @@ filebeat_status() {
 
 filebeat_version() {
   if [ -x "$FILEBEAT_BIN" ]; then
-    echo "filebeat $FILEBEAT_VERSION (built from $FILEBEAT_MODULE@v$FILEBEAT_VERSION: $("$FILEBEAT_BIN" version 2>/dev/null | head -n1))"
+    echo "filebeat $FILEBEAT_VERSION (built from $FILEBEAT_MODULE@v$FILEBEAT_VERSION + stack/filebeat-rename-race.patch $FILEBEAT_PATCH_ID: $("$FILEBEAT_BIN" version 2>/dev/null | head -n1))"
   else
     echo "filebeat $FILEBEAT_VERSION (not built yet)"
   fi

@@ -105,7 +105,7 @@ export function logFilePath(log: Config['log']): string {
  * the service must stop before doing anything else.
  */
 export function configureLogger(
-  config: Pick<Config, 'log' | 'serviceEnvironment' | 'serviceName'>,
+  config: Pick<Config, 'log' | 'serviceEnvironment' | 'serviceName'> & Partial<Pick<Config, 'logElasticsearch'>>,
   { memory }: { memory?: (line: string) => void } = {},
 ): void {
   serviceEnvironment = config.serviceEnvironment;
@@ -117,6 +117,7 @@ export function configureLogger(
       : undefined,
     stdout: config.log.stdout,
     ...(stdoutPretty(config.log.format) ? { stdoutFormat: (line: string) => prettyLine(line, stdoutColours) } : {}),
+    elasticsearch: config.logElasticsearch,
     maxQueuedBytes: config.log.bufferBytes,
     reportIntervalMs: config.log.reportIntervalMs,
     report: (message, details) => logger.warn(message, { event: { action: 'log-output-trouble' }, recoscope: { log_output: details } }),

@@ -10,9 +10,9 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, afterEach, before, describe, it } from 'node:test';
 import type { Client } from '@elastic/elasticsearch';
 import type { MappingProperty } from '@elastic/elasticsearch/lib/api/types';
 import { createElasticsearchClient, LOGS_INDEX } from '../../elk/client';
@@ -43,6 +43,13 @@ import { ACCESS_DATASET } from '../../src/contracts';
 
 const API_KEY = `e2e-${randomUUID()}`;
 const SHIP_TIMEOUT_MS = 120_000;
+/**
+ * Rotation size of the service's log file. 10 KB by default; the logs loop
+ * (test/e2e/logs-loop.ts) also runs it smaller, to rotate more often while Filebeat reads.
+ */
+const MAX_SIZE_MB = process.env.LOGS_E2E_MAX_SIZE_MB ?? '0.01';
+/** When set and a test failed: Filebeat's registry and log, the service's files and the ids in Elasticsearch are kept here. */
+const KEEP_DIR = process.env.LOGS_E2E_KEEP_DIR;
 
 interface Call {
   path: string;
@@ -81,6 +88,11 @@ describe('logs: service → NDJSON files → Filebeat → Elasticsearch', { time
   let es: Client;
   let service: RunningService | undefined;
   const pids: Record<string, number | undefined> = {};
+  let failed = false;
+  afterEach((t) => {
+    // Node's TestContext has `passed` at run time; @types/node does not declare it yet.
+    if ((t as unknown as { passed?: boolean }).passed !== true) failed = true;
+  });
 
   const accessQuery = (phase: string) => ({
     bool: {
@@ -117,6 +129,29 @@ describe('logs: service → NDJSON files → Filebeat → Elasticsearch', { time
     }
     return out.join('\n');
   };
+  /**
+   * A failed run's evidence, before stack down removes it: Filebeat's registry and log, the
+   * service's log files, and every event.id Elasticsearch holds (with the file that line is in).
+   */
+  const keepEvidence = async (dir: string): Promise<void> => {
+    mkdirSync(dir, { recursive: true });
+    // Filebeat first: stop it so its registry and log are complete and no longer change.
+    await stackStop(['filebeat'], stack.env).catch(() => undefined);
+    cpSync(join(stack.runDir, 'filebeat'), join(dir, 'filebeat'), { recursive: true });
+    if (existsSync(stack.logDir)) cpSync(stack.logDir, join(dir, 'service-logs'), { recursive: true });
+    try {
+      await es.indices.refresh({ index: LOGS_INDEX });
+      const ids: string[] = [];
+      let page = await es.search({ index: LOGS_INDEX, size: 1000, _source: false, sort: ['_doc'], scroll: '1m', query: { match_all: {} } });
+      while (page.hits.hits.length > 0) {
+        ids.push(...page.hits.hits.map((h) => h._id ?? ''));
+        page = await es.scroll({ scroll_id: page._scroll_id ?? '', scroll: '1m' });
+      }
+      writeFileSync(join(dir, 'es-ids.txt'), `${ids.sort().join('\n')}\n`);
+    } catch (error) {
+      writeFileSync(join(dir, 'es-ids.txt'), `could not read the index: ${String(error)}\n`);
+    }
+  };
   /** Waits until `expected` access documents of `phase` are in, then makes sure no more come. */
   const expectExactly = async (phase: string, expected: number): Promise<void> => {
     try {
@@ -147,7 +182,7 @@ describe('logs: service → NDJSON files → Filebeat → Elasticsearch', { time
         // Small files (10 KB), so the run rotates several times: lines must survive the writer's
         // rename of recoscope.ndjson to recoscope.00000N.ndjson while Filebeat reads them. Enough files
         // that none is deleted before Filebeat has read it (it is blocked during the outage).
-        LOG_MAX_SIZE_MB: '0.01',
+        LOG_MAX_SIZE_MB: MAX_SIZE_MB,
         LOG_MAX_FILES: '200',
       },
     });
@@ -157,6 +192,7 @@ describe('logs: service → NDJSON files → Filebeat → Elasticsearch', { time
     if (service !== undefined && service.child.exitCode === null && service.child.signalCode === null) {
       await service.stop('SIGKILL');
     }
+    if (failed && KEEP_DIR !== undefined && stack !== undefined) await keepEvidence(KEEP_DIR);
     await es?.close();
     if (stack !== undefined) {
       await stackDown(['es', 'filebeat'], stack.env);
@@ -310,6 +346,28 @@ describe('logs: service → NDJSON files → Filebeat → Elasticsearch', { time
     await expectExactly('outage', calls.length);
     const ids = new Set((await accessDocs('outage')).map((d) => getField(d.source, 'event.id')));
     assert.equal(ids.size, calls.length, 'distinct event ids');
+  });
+
+  it('a live file idle for over a minute, then written past its size and rotated at once, is read to its end', {
+    // The loop in CI skips it (`--skip-idle`): it is deterministic, one run per CI (npm run test:e2e) is enough.
+    skip: process.env.LOGS_E2E_SKIP_IDLE === '1' ? 'LOGS_E2E_SKIP_IDLE=1' : false,
+  }, async () => {
+    assert.ok(service);
+    // The stimulus is the idle time itself (longer than the reader-inactivity close this
+    // project's Filebeat config once had, 1m, plus a scan): nothing is awaited here. With a
+    // closed reader, Filebeat 7.17 saw the written-and-renamed file as a rename only and never
+    // read its last lines.
+    await sleep(65_000);
+    const filesBefore = readdirSync(stack.logDir).filter((f) => f.endsWith('.ndjson')).length;
+    // At once (within one of Filebeat's 1 s scans): enough lines to fill the live file and rotate it.
+    const calls: Call[] = Array.from({ length: 30 }, (_, i) => ({ path: `/reco/${MODELS[i % MODELS.length]}/${(i % 5) + 1}`, status: 200 }));
+    await Promise.all(calls.map((call) => send(service as RunningService, call, 'idle')));
+    await waitFor(
+      () => readdirSync(stack.logDir).filter((f) => f.endsWith('.ndjson')).length > filesBefore,
+      SHIP_TIMEOUT_MS,
+      'the burst rotated the live file',
+    );
+    await expectExactly('idle', calls.length);
   });
 
   it('SIGTERM: the service exits 0 and every line reaches the file and Elasticsearch', async (t) => {

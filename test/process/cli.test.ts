@@ -42,6 +42,7 @@ const CLIS: Cli[] = [
   { name: 'evaluate', source: 'evaluation/cli' },
   { name: 'soak', source: 'loadtest/soak-cli' },
   { name: 'errors', source: 'elk/errors-cli' },
+  { name: 'test:e2e:logs-loop', source: 'test/e2e/logs-loop' },
 ];
 
 interface Run {

@@ -23,6 +23,7 @@
 import { writeSync } from 'node:fs';
 import { LogOutput, type OutputStats } from './output';
 import { FdTarget, FileTarget, LogDirError } from './targets';
+import { ElasticsearchOutput, type ElasticsearchOutputOptions, type ElasticsearchOutputStats } from './elasticsearch';
 
 export { LogDirError };
 export type { OutputStats };
@@ -34,6 +35,8 @@ export interface LogWriterOptions {
   stdoutFormat?: (line: string) => string;
   /** In-process tests: every line (without its newline), synchronously, as accepted. */
   memory?: (line: string) => void;
+  /** Direct shipping (winston-elasticsearch), beside the file; off when undefined. */
+  elasticsearch?: ElasticsearchOutputOptions;
   /** Per output. */
   maxQueuedBytes: number;
   reportIntervalMs: number;
@@ -49,7 +52,7 @@ export interface TroubleReport {
   interval_ms: number;
 }
 
-export type LogWriterStats = Partial<Record<'file' | 'stdout', OutputStats>>;
+export type LogWriterStats = Partial<Record<'file' | 'stdout', OutputStats>> & { elasticsearch?: ElasticsearchOutputStats };
 
 const MAX_BATCH_BYTES = 1024 * 1024;
 const RETRY_MS = 1_000;
@@ -59,6 +62,8 @@ let memoryOutput: ((line: string) => void) | undefined;
 let stdoutOutput: LogOutput | undefined;
 let stdoutFormat: ((line: string) => string) | undefined;
 let fileTarget: FileTarget | undefined;
+let direct: ElasticsearchOutput | undefined;
+let directReported = { dropped: 0, rejected: 0, failedBulks: 0 };
 let reportTimer: NodeJS.Timeout | undefined;
 let configured = false;
 let ended = false;
@@ -100,6 +105,9 @@ export function configureLogWriter(options: LogWriterOptions): void {
   const stdout = options.stdout ? new LogOutput(new FdTarget('stdout', 1), outputOptions) : undefined;
   if (stdout !== undefined) next.push(stdout);
   for (const old of outputs) old.end();
+  void direct?.end(0);
+  direct = options.elasticsearch === undefined ? undefined : new ElasticsearchOutput(options.elasticsearch);
+  directReported = { dropped: 0, rejected: 0, failedBulks: 0 };
   outputs = next;
   memoryOutput = options.memory;
   stdoutOutput = stdout;
@@ -126,17 +134,19 @@ export function writeLine(line: string): void {
     output.accept(stdoutFormat !== undefined && output === stdoutOutput ? `${stdoutFormat(line)}\n` : withNewline);
   }
   if (memoryOutput !== undefined && !ended) memoryOutput(line);
+  direct?.accept(line);
 }
 
 /** Whether any output is configured (false: logging off, callers can skip building lines). */
 export function logWriterActive(): boolean {
-  return !configured || outputs.length > 0 || memoryOutput !== undefined;
+  return !configured || outputs.length > 0 || memoryOutput !== undefined || direct !== undefined;
 }
 
 /** Counters per output, for reports and the metrics endpoint. */
 export function logWriterStats(): LogWriterStats {
   const stats: LogWriterStats = {};
   for (const output of outputs) stats[output.name as 'file' | 'stdout'] = output.snapshot();
+  if (direct !== undefined) stats.elasticsearch = direct.stats();
   return stats;
 }
 
@@ -157,8 +167,19 @@ export async function flushLogWriter(timeoutMs: number): Promise<{ flushed: bool
     timer = setTimeout(() => resolveTimeout(true), Math.max(0, timeoutMs));
   });
   const idle = Promise.all(outputs.map((o) => o.whenIdle())).then(() => false);
+  const directLeft = direct?.end(timeoutMs);
   const cut = await Promise.race([idle, timedOut]);
   clearTimeout(timer);
+  if (direct !== undefined && directLeft !== undefined) {
+    const left = await directLeft;
+    const s = direct.stats();
+    // One line with every counter: what a user (or the fault matrix) needs to know what was lost.
+    writeStderr(
+      `recoscope: log output elasticsearch: ${s.accepted} accepted, ${s.indexed} indexed, ${s.alreadyIndexed} already indexed, ` +
+        `${s.rejected} rejected, ${s.dropped} dropped (buffer full), ${left} not shipped at exit, ${s.failedBulks} failed bulk requests` +
+        `${direct.lastError === undefined ? '' : ` (last error: ${direct.lastError})`}\n`,
+    );
+  }
   ended = true;
   if (reportTimer !== undefined) clearInterval(reportTimer);
   reportTimer = undefined;
@@ -179,6 +200,22 @@ export async function flushLogWriter(timeoutMs: number): Promise<{ flushed: bool
 }
 
 function reportTrouble(options: LogWriterOptions): void {
+  if (direct !== undefined) {
+    const s = direct.stats();
+    const dropped = s.dropped - directReported.dropped;
+    const rejected = s.rejected - directReported.rejected;
+    const failed = s.failedBulks - directReported.failedBulks;
+    if (dropped > 0 || rejected > 0 || failed > 0) {
+      const message =
+        `log output elasticsearch: ${dropped} lines dropped (buffer full), ${rejected} rejected, ${failed} failed bulk requests in the last ` +
+        `${options.reportIntervalMs} ms; ${s.waiting} waiting` +
+        (direct.lastError === undefined ? '' : ` (last: ${direct.lastError})`) +
+        `; totals: ${s.dropped} dropped, ${s.rejected} rejected`;
+      writeStderr(`recoscope: ${message}\n`);
+      options.report?.(message, { output: 'elasticsearch', dropped, write_errors: failed, interval_ms: options.reportIntervalMs });
+    }
+    directReported = { dropped: s.dropped, rejected: s.rejected, failedBulks: s.failedBulks };
+  }
   for (const output of outputs) {
     const last = lastReported.get(output) ?? { dropped: 0, writeErrors: 0, failing: false };
     const dropped = output.stats.dropped - last.dropped;

@@ -16,7 +16,8 @@
  * - No metrics and no OTel logs pipeline: recoscope's logs go through winston → Filebeat.
  */
 import { createNoopMeter, diag, DiagLogLevel, trace, type Attributes, type Counter, type Meter, type MeterProvider } from '@opentelemetry/api';
-import type { SpanExporter } from '@opentelemetry/sdk-trace';
+import { writeSync } from 'node:fs';
+import type { ReadableSpan, SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace';
 import {
   AlwaysOffSampler,
   AlwaysOnSampler,
@@ -127,6 +128,54 @@ export function spanDropMeterProvider(): { provider: MeterProvider; queued: () =
   return { provider: { getMeter: () => meter }, queued: () => queueSize?.() ?? 0 };
 }
 
+/**
+ * How many sampled spans ended and how many the collector accepted, so that spans that could
+ * not be exported (an export that failed, a full queue, or still queued at exit) are a
+ * number, said on stderr at shutdown, rather than a rate-limited diagnostic.
+ */
+const spanCounts = { ended: 0, exported: 0, failedExport: 0 };
+
+class EndedSpanCounter implements SpanProcessor {
+  onStart(): void {}
+  onEnd(span: ReadableSpan): void {
+    // Bit 0 of the trace flags: sampled, the only spans the batch processor queues.
+    if ((span.spanContext().traceFlags & 1) === 1) spanCounts.ended++;
+  }
+  forceFlush(): Promise<void> {
+    return Promise.resolve();
+  }
+  shutdown(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+function countingExporter(inner: SpanExporter): SpanExporter {
+  return {
+    export: (spans, done) =>
+      inner.export(spans, (result) => {
+        // ExportResultCode.SUCCESS is 0 (@opentelemetry/core, not a direct dependency).
+        if ((result.code as number) === 0) spanCounts.exported += spans.length;
+        else spanCounts.failedExport += spans.length;
+        done(result);
+      }),
+    shutdown: () => inner.shutdown(),
+    ...(inner.forceFlush === undefined ? {} : { forceFlush: () => inner.forceFlush!() }),
+  };
+}
+
+function reportSpanCounts(): void {
+  const { ended, exported, failedExport } = spanCounts;
+  try {
+    writeSync(
+      2,
+      `recoscope: tracing: ${ended} spans ended, ${exported} exported, ${ended - exported} not exported ` +
+        `(${failedExport} in failed exports; the rest dropped by the full queue or unsent at exit)\n`,
+    );
+  } catch {
+    // stderr is gone: nothing else can be told.
+  }
+}
+
 /** Bounded: resolves after `ms` even if the collector never answers. */
 async function withTimeout(work: Promise<void>, ms: number, onTimeout: () => void = () => undefined): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
@@ -162,7 +211,7 @@ export function startSdk(config: TracingConfig, sink: DiagSink): void {
       }),
     ),
     sampler: buildSampler(config.sampler, config.samplerRatio),
-    spanProcessors: [new BatchSpanProcessor({ exporter: buildExporter(config), ...config.batch, selfObsMeterProvider: drops.provider })],
+    spanProcessors: [new EndedSpanCounter(), new BatchSpanProcessor({ exporter: countingExporter(buildExporter(config)), ...config.batch, selfObsMeterProvider: drops.provider })],
     // Traces only: without these, sdk-node would also start OTLP metrics and logs exporters.
     metricReaders: [],
     logRecordProcessors: [],
@@ -178,6 +227,7 @@ export function startSdk(config: TracingConfig, sink: DiagSink): void {
     tracer,
     shutdown: () => {
       stopping ??= withTimeout(sdk.shutdown(), config.shutdownTimeoutMs, () => countSpanDrops('shutdown', drops.queued())).finally(() => {
+        reportSpanCounts();
         diagLogger.flush();
         // The process is about to end its logger and exit: late exporter retries must not
         // write to a closed logger.
