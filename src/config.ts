@@ -178,6 +178,11 @@ const envSchema = z.object({
   AUTH_FAILURE_WINDOW_MS: int(1_000, 86_400_000).default(60_000),
   METRICS_PORT: int(0, 65535).default(9464),
 
+  // Worker processes (node:cluster): a number, or `auto` for one per available CPU.
+  WORKERS: z.union([z.literal('auto'), int(1, 256)], { message: 'expected auto or an integer from 1 to 256' }).default(1),
+  // Set by the supervisor for each worker it forks (1..WORKERS), never by hand.
+  WORKER_SLOT: int(1, 256).optional(),
+
   ...otelShape,
 });
 
@@ -249,6 +254,15 @@ export interface Config {
   /** Port of the Prometheus /metrics listener (same host); 0 means no metrics at all. */
   metricsPort: number;
   http: HttpSettings;
+  workers: WorkerSettings;
+}
+
+/** The worker model (src/cluster/): how many processes serve, and which one this is. */
+export interface WorkerSettings {
+  /** WORKERS: 1 = one process, no supervisor (the default); `auto` = one per available CPU. */
+  count: number | 'auto';
+  /** The worker's slot (1..count) when this process was forked by the supervisor. */
+  slot: number | undefined;
 }
 
 /** How the HTTP layer meets the outside world (docs page, browsers, proxies, guessers). */
@@ -380,5 +394,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       authFailureWindowMs: e.AUTH_FAILURE_WINDOW_MS,
     },
     metricsPort: e.METRICS_PORT,
+    workers: { count: e.WORKERS, slot: e.WORKER_SLOT },
   };
 }

@@ -15,6 +15,7 @@ import { setDiagnosticSink, shutdownTracing, startTracing, tracingEnabled, type 
 import { timedModels } from './http/request-metrics';
 import { ServiceMetrics } from './observability/metrics';
 import { closeMetrics, listenMetrics, METRICS_PATH } from './observability/metrics-server';
+import { isSupervisor, isWorker, runSupervisor, serveRegistryToSupervisor, workerConfig } from './cluster/supervisor';
 
 /** OpenTelemetry's own diagnostics (exporter failures, rate limited) into the service log. */
 const otelDiagnostics: DiagSink = (level, message, fields) => {
@@ -85,6 +86,9 @@ async function main(): Promise<void> {
     if (error instanceof ConfigError) return startupFailure(EXIT_CODES.config, error.message);
     throw error;
   }
+  // WORKERS > 1: this process supervises the workers (src/cluster/) and serves nothing itself.
+  const supervising = isSupervisor(config);
+  config = workerConfig(config);
   try {
     configureLogger(config);
   } catch (error) {
@@ -93,6 +97,7 @@ async function main(): Promise<void> {
     throw error;
   }
   loggerReady = true;
+  if (supervising) return runSupervisor(config, resolveApiKey(config));
   // Tracing patches no module, so it starts here, after the configuration (OTEL_* included)
   // has been validated; with no OTLP endpoint no SDK module is loaded.
   setDiagnosticSink(otelDiagnostics);
@@ -127,7 +132,9 @@ async function main(): Promise<void> {
 
   // Before the `listening` line, so whoever waits for it can scrape at once.
   let metricsServer: Server | undefined;
-  if (metrics !== undefined) {
+  // A worker's metrics are scraped through the supervisor's aggregate, not on a port of its own.
+  if (metrics !== undefined && isWorker(config)) serveRegistryToSupervisor(metrics.registry);
+  else if (metrics !== undefined) {
     try {
       metricsServer = await listenMetrics(metrics, config.metricsPort, config.host);
     } catch (error) {
