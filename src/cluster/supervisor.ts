@@ -20,7 +20,8 @@
 import cluster, { type Worker } from 'node:cluster';
 import { createServer, type Server } from 'node:http';
 import { availableParallelism } from 'node:os';
-import { AggregatorRegistry, Counter, Gauge, Registry, type OpenMetricsContentType, type PrometheusContentType } from 'prom-client';
+import type * as PromClient from 'prom-client';
+import type { OpenMetricsContentType, PrometheusContentType, Registry } from 'prom-client';
 import type { Config } from '../config';
 import { listenOn, serverUrl } from '../http/server';
 import { flushLogger, logger } from '../observability/logger';
@@ -69,10 +70,20 @@ export function isSupervisor(config: Config): boolean {
 
 /** In a worker: make `registry` answer the supervisor's aggregated scrape. */
 export function serveRegistryToSupervisor(registry: Registry<PrometheusContentType> | Registry<OpenMetricsContentType>): void {
+  const { AggregatorRegistry } = promClient();
   // Constructing one installs prom-client's worker-side IPC listener, which answers the
   // supervisor's requests with the registries set here.
   new AggregatorRegistry<PrometheusContentType>();
   AggregatorRegistry.setRegistries([registry]);
+}
+
+/**
+ * prom-client, loaded on first use: with WORKERS=1 and METRICS_PORT=0 the service loads no
+ * metrics code at all, as before the worker model.
+ */
+function promClient(): typeof PromClient {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy: only a supervisor or a metrics worker loads it
+  return require('prom-client') as typeof PromClient;
 }
 
 interface Slot {
@@ -84,6 +95,7 @@ interface Slot {
 
 /** Runs the supervisor until every worker has exited after SIGTERM/SIGINT; then exits. */
 export async function runSupervisor(config: Config, apiKey: string): Promise<void> {
+  const { Counter, Gauge, Registry } = promClient();
   const count = workerCount(config.workers.count);
   const slots = new Map<number, Slot>();
   const ownRegistry = new Registry();
@@ -170,6 +182,7 @@ export async function runSupervisor(config: Config, apiKey: string): Promise<voi
 }
 
 async function listenAggregated(config: Config, ownRegistry: Registry): Promise<Server> {
+  const { AggregatorRegistry } = promClient();
   const aggregator = new AggregatorRegistry<PrometheusContentType>();
   const server = createServer((req, res) => {
     if ((req.url ?? '').split('?')[0] !== METRICS_PATH) {
