@@ -35,6 +35,7 @@ const CLIS: Cli[] = [
   { name: 'bench', source: 'bench/cli' },
   { name: 'bench:scale', source: 'bench/scale-cli' },
   { name: 'bench:tracing', source: 'bench/tracing-cli' },
+  { name: 'bench:workers', source: 'bench/workers-cli' },
   { name: 'evaluate', source: 'evaluation/cli' },
   { name: 'soak', source: 'loadtest/soak-cli' },
   { name: 'errors', source: 'elk/errors-cli' },
