@@ -6,7 +6,8 @@
  * Configurations (each a fresh probe process pinned to CPU 0 when possible, interleaved over
  * rounds, medians): tracing off (the harness's own cost, subtracted from the others),
  * sampler always_off (a dropped request), 10 % (parentbased_traceidratio 0.1), and 100 %
- * with the protobuf and the JSON OTLP exporter. Per configuration: CPU µs per request while
+ * with the protobuf and the JSON OTLP exporter, and the tail-sampling mode (every span
+ * exported, parentbased_always_on: the collector decides). Per configuration: CPU µs per request while
  * handling requests (spans created, attributes set, spans ended and queued) and while
  * exporting (OTLP serialisation and HTTP POST to an in-process sink), and bytes per trace.
  */
@@ -106,13 +107,18 @@ interface Variant {
 }
 
 const ENDPOINT = { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318' };
+const HEAD_ID = '10 % (parentbased_traceidratio 0.1), protobuf';
+const TAIL_ID = 'tail-sampling mode: every span exported (parentbased_always_on), protobuf';
 
 export const VARIANTS: Variant[] = [
   { id: 'tracing off (harness only)', env: {} },
   { id: 'always_off (every request dropped)', env: { ...ENDPOINT, OTEL_TRACES_SAMPLER: 'always_off' } },
-  { id: '10 % (parentbased_traceidratio 0.1), protobuf', env: { ...ENDPOINT, OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.1' } },
+  { id: HEAD_ID, env: { ...ENDPOINT, OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.1' } },
   { id: '100 % (always_on), protobuf', env: { ...ENDPOINT, OTEL_TRACES_SAMPLER: 'always_on' } },
   { id: '100 % (always_on), JSON', env: { ...ENDPOINT, OTEL_TRACES_SAMPLER: 'always_on', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' } },
+  // The service's side of tail sampling (otel-collector/config.tail-sampling.yaml, k8s/): it
+  // exports every span and the collector decides, so its cost is that of exporting it all.
+  { id: TAIL_ID, env: { ...ENDPOINT, OTEL_TRACES_SAMPLER: 'parentbased_always_on' } },
 ];
 
 const COLUMNS: Column[] = [
@@ -184,10 +190,14 @@ async function main(): Promise<number> {
       sampled > 0 ? fmtInt(median(rs.map((r) => r.exportedBytes / Math.max(r.sampledRequests, 1)))) : '—',
     ];
   });
+  const netOf = (id: string): number => median((results.get(id) ?? []).map(total)) - harness;
+  const tailVsHead = netOf(TAIL_ID) / netOf(HEAD_ID);
   process.stdout.write(
     `Tracing cost per request, in process (${rounds} rounds × ${requests} requests, medians; ${cpu === undefined ? 'not pinned' : 'pinned to CPU 0'}; Node ${process.version})\n` +
       'A request here is the service\'s tracing work for one /reco/knn request: server span, route span, four stage spans.\n\n' +
-      `${textTable(COLUMNS, rows)}\n`,
+      `${textTable(COLUMNS, rows)}\n` +
+      `\nTail-sampling mode vs head sampling at 10 %: ${fmt1(netOf(TAIL_ID))} vs ${fmt1(netOf(HEAD_ID))} µs/req over the harness, ` +
+      `${Number.isFinite(tailVsHead) ? tailVsHead.toFixed(2) : '—'}× (the service's cost; the collector's is not in this number)\n`,
   );
   return 0;
 }

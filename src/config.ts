@@ -229,6 +229,10 @@ const envSchema = z.object({
   LOG_ELASTICSEARCH_INDEX: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'must be a lower-case Elasticsearch index name').default('reco-logs'),
   LOG_ELASTICSEARCH_BUFFER_DOCS: int(1, 10_000_000).default(20_000),
   LOG_ELASTICSEARCH_FLUSH_MS: int(10, 60_000).default(1_000),
+  // Worker processes (node:cluster): a number, or `auto` for one per available CPU.
+  WORKERS: z.union([z.literal('auto'), int(1, 256)], { message: 'expected auto or an integer from 1 to 256' }).default(1),
+  // Set by the supervisor for each worker it forks (1..WORKERS), never by hand.
+  WORKER_SLOT: int(1, 256).optional(),
 
   ...otelShape,
   ...profilingShape,
@@ -313,6 +317,15 @@ export interface Config {
   grpc: { port: number | undefined };
   /** Direct shipping to Elasticsearch; undefined (the default): logs reach it through Filebeat only. */
   logElasticsearch: { url: string; index: string; maxDocs: number; flushMs: number } | undefined;
+  workers: WorkerSettings;
+}
+
+/** The worker model (src/cluster/): how many processes serve, and which one this is. */
+export interface WorkerSettings {
+  /** WORKERS: 1 = one process, no supervisor (the default); `auto` = one per available CPU. */
+  count: number | 'auto';
+  /** The worker's slot (1..count) when this process was forked by the supervisor. */
+  slot: number | undefined;
 }
 
 /** How the HTTP layer meets the outside world (docs page, browsers, proxies, guessers). */
@@ -453,6 +466,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       e.LOG_ELASTICSEARCH_URL === undefined
         ? undefined
         : { url: e.LOG_ELASTICSEARCH_URL, index: e.LOG_ELASTICSEARCH_INDEX, maxDocs: e.LOG_ELASTICSEARCH_BUFFER_DOCS, flushMs: e.LOG_ELASTICSEARCH_FLUSH_MS },
+    workers: { count: e.WORKERS, slot: e.WORKER_SLOT },
   };
 }
 

@@ -17,6 +17,7 @@ import { closeMetrics, listenMetrics, METRICS_PATH } from './observability/metri
 import { setProfiledModelVersions, startProfiling, stopProfiling } from './profiling';
 import { startGrpcService } from './grpc/service';
 import type { RunningGrpcServer } from './grpc/server';
+import { isSupervisor, isWorker, runSupervisor, serveRegistryToSupervisor, workerConfig } from './cluster/supervisor';
 
 /** OpenTelemetry's own diagnostics (exporter failures, rate limited) into the service log. */
 const otelDiagnostics: DiagSink = (level, message, fields) => {
@@ -76,6 +77,9 @@ async function main(): Promise<void> {
     if (error instanceof ConfigError) return startupFailure(EXIT_CODES.config, error.message);
     throw error;
   }
+  // WORKERS > 1: this process supervises the workers (src/cluster/) and serves nothing itself.
+  const supervising = isSupervisor(config);
+  config = workerConfig(config);
   try {
     configureLogger(config);
   } catch (error) {
@@ -84,6 +88,7 @@ async function main(): Promise<void> {
     throw error;
   }
   loggerReady = true;
+  if (supervising) return runSupervisor(config, resolveApiKey(config));
   // Tracing patches no module, so it starts here, after the configuration (OTEL_* included)
   // has been validated; with no OTLP endpoint no SDK module is loaded.
   setDiagnosticSink(otelDiagnostics);
@@ -121,7 +126,9 @@ async function main(): Promise<void> {
 
   // Before the `listening` line, so whoever waits for it can scrape at once.
   let metricsServer: Server | undefined;
-  if (metrics !== undefined) {
+  // A worker's metrics are scraped through the supervisor's aggregate, not on a port of its own.
+  if (metrics !== undefined && isWorker(config)) serveRegistryToSupervisor(metrics.registry);
+  else if (metrics !== undefined) {
     try {
       metricsServer = await listenMetrics(metrics, config.metricsPort, config.host);
     } catch (error) {

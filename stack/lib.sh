@@ -22,7 +22,9 @@ require_root() {
   [ "$(id -u)" -eq 0 ] || die "$1 needs root (run as root, e.g. sudo -E bash stack/stack.sh ...; see stack/README.md)"
 }
 
-pid_alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
+# A zombie counts as dead: where PID 1 does not reap orphans (some VM/container inits), a
+# daemonized process killed with -9 stays a zombie that `kill -0` still finds.
+pid_alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null && ! grep -qs '^[0-9]* ([^)]*) Z' "/proc/$1/stat"; }
 
 # read_pid NAME -> prints the pid from $STACK_RUN_DIR/NAME.pid if that process is alive
 read_pid() {

@@ -8,6 +8,8 @@
 # Environment (all optional):
 #   OTELCOL_CONFIG            base collector config (default otel-collector/config.yaml)
 #   OTELCOL_OVERLAY           overlay merged over it (default otel-collector/config.local.yaml)
+#   OTELCOL_EXTRA_CONFIG      a third config merged over both (e.g.
+#                             otel-collector/config.tail-sampling.yaml); default none
 #   OTELCOL_FILE_PATH         where the file exporter writes OTLP JSON lines
 #                             (default $STACK_RUN_DIR/otelcol/traces.jsonl)
 #   OTELCOL_HOST              listen address of receivers/health (default 127.0.0.1)
@@ -30,13 +32,15 @@ otelcol_version() {
   echo "$v"
 }
 
-_otelcol_dir() { echo "$STACK_CACHE_DIR/otelcol-$(otelcol_version)"; }
-_otelcol_bin() { echo "$(_otelcol_dir)/$OTELCOL_BIN_NAME"; }
 _otelcol_manifest_hash() { sha256sum "$OTELCOL_MANIFEST" | cut -c1-16; }
+# Keyed by version AND manifest hash: a branch that adds a component gets its own build and
+# leaves the one every other checkout uses (same cache, older manifest) valid.
+_otelcol_dir() { echo "$STACK_CACHE_DIR/otelcol-$(otelcol_version)-$(_otelcol_manifest_hash)"; }
+_otelcol_bin() { echo "$(_otelcol_dir)/$OTELCOL_BIN_NAME"; }
 _otelcol_name() { echo "${OTELCOL_NAME:-otelcol}"; }
 
 # The build is reused while $dir/manifest.sha256 matches the manifest (same version, same
-# component list). A changed manifest rebuilds in place; a new version gets a new dir.
+# component list); a changed manifest or a new version gets a new dir.
 otelcol_install() {
   local version dir bin hash ocb_dir ocb tmp start
   version="$(otelcol_version)"
@@ -96,6 +100,7 @@ otelcol_start() {
   bin="$(_otelcol_bin)"
   config=(--config "${OTELCOL_CONFIG:-$PROJECT_ROOT/otel-collector/config.yaml}"
           --config "${OTELCOL_OVERLAY:-$PROJECT_ROOT/otel-collector/config.local.yaml}")
+  if [ -n "${OTELCOL_EXTRA_CONFIG:-}" ]; then config+=(--config "$OTELCOL_EXTRA_CONFIG"); fi
   [ -x "$bin" ] || die "otelcol: not built, run: stack/stack.sh install otelcol"
   if p="$(read_pid "$name")"; then log "otelcol: already running (pid $p)"; return 0; fi
   export OTELCOL_FILE_PATH="${OTELCOL_FILE_PATH:-$STACK_RUN_DIR/$name/traces.jsonl}"

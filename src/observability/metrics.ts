@@ -151,18 +151,24 @@ export class ServiceMetrics {
     );
     this.modelInfo = new Gauge({
       name: 'recoscope_model_info',
+      // Every worker reports the same value: the aggregate across workers is one of them, not the sum.
+      aggregator: 'max',
       help: 'Models being served (value 1), with their artifact version and the dataset fingerprint they were trained on.',
       labelNames: ['model', 'version', 'dataset_fingerprint'],
       registers,
     });
     this.modelLoadDuration = new Gauge({
       name: 'recoscope_model_load_duration_seconds',
+      // Every worker reports the same value: the aggregate across workers is one of them, not the sum.
+      aggregator: 'max',
       help: 'Time spent at start-up reading a model artifact (source="artifact") or training the model (source="trained").',
       labelNames: ['model', 'source'],
       registers,
     });
     this.datasetLoadDuration = new Gauge({
       name: 'recoscope_dataset_load_duration_seconds',
+      // Every worker reports the same value: the aggregate across workers is one of them, not the sum.
+      aggregator: 'max',
       help: 'Time spent at start-up loading the dataset.',
       registers,
     });

@@ -20,8 +20,12 @@ export interface TestCollector {
   stop(): Promise<void>;
 }
 
-/** Builds the collector if needed (`stack/stack.sh up otelcol`), starts it, waits until healthy. */
-export async function startCollector(label: string): Promise<TestCollector> {
+/**
+ * Builds the collector if needed (`stack/stack.sh up otelcol`), starts it, waits until
+ * healthy. `extraEnv` reaches stack/otelcol.sh and the collector's config (e.g.
+ * OTELCOL_EXTRA_CONFIG for tail sampling).
+ */
+export async function startCollector(label: string, extraEnv: Record<string, string> = {}): Promise<TestCollector> {
   const dir = mkdtempSync(join(tmpdir(), `recoscope-otelcol-${label}-`));
   const httpPort = await freePort();
   const env = {
@@ -30,6 +34,7 @@ export async function startCollector(label: string): Promise<TestCollector> {
     OTELCOL_OTLP_HTTP_PORT: String(httpPort),
     OTELCOL_OTLP_GRPC_PORT: String(await freePort()),
     OTELCOL_HEALTH_PORT: String(await freePort()),
+    ...extraEnv,
   };
   await stackCommand(['up', 'otelcol'], env);
   return {

@@ -39,6 +39,7 @@ const CLIS: Cli[] = [
   { name: 'bench:auth', source: 'bench/auth-cli' },
   { name: 'bench:log', source: 'bench/log-cli' },
   { name: 'bench:grpc', source: 'bench/grpc-cli' },
+  { name: 'bench:workers', source: 'bench/workers-cli' },
   { name: 'evaluate', source: 'evaluation/cli' },
   { name: 'soak', source: 'loadtest/soak-cli' },
   { name: 'errors', source: 'elk/errors-cli' },

@@ -11,6 +11,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -273,7 +274,9 @@ describe('docker-compose.yml structure', () => {
     it('base + local overlay pass the local collector build\'s own validation (when built)', (t) => {
       const version = (parseYaml(read('otel-collector', 'builder-config.yaml')) as { dist: { version: string } }).dist.version;
       const cache = process.env.STACK_CACHE_DIR ?? join(process.env.HOME ?? '', '.cache', 'recoscope-stack');
-      const bin = join(cache, `otelcol-${version}`, 'otelcol-recoscope');
+      // stack/otelcol.sh keys the build by version and the manifest's sha256 (first 16 hex).
+      const hash = createHash('sha256').update(readFileSync(path('otel-collector', 'builder-config.yaml'))).digest('hex').slice(0, 16);
+      const bin = join(cache, `otelcol-${version}-${hash}`, 'otelcol-recoscope');
       if (!existsSync(bin)) return t.skip(`no local collector build at ${bin} (bash stack/stack.sh install otelcol)`);
       const r = spawnSync(bin, ['validate', '--config', path('otel-collector', 'config.yaml'), '--config', path('otel-collector', 'config.local.yaml')], {
         encoding: 'utf8',

@@ -15,6 +15,7 @@
  *   trace-context + baggage propagators (OTEL_PROPAGATORS).
  * - No metrics and no OTel logs pipeline: recoscope's logs go through winston → Filebeat.
  */
+import cluster from 'node:cluster';
 import { createNoopMeter, diag, DiagLogLevel, trace, type Attributes, type Counter, type Meter, type MeterProvider } from '@opentelemetry/api';
 import { writeSync } from 'node:fs';
 import type { ReadableSpan, SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace';
@@ -208,6 +209,9 @@ export function startSdk(config: TracingConfig, sink: DiagSink): void {
         // ECS mapping (→ service.environment) still read.
         'deployment.environment.name': environment,
         'deployment.environment': environment,
+        // Under the supervisor (WORKERS > 1): which worker process served the trace (the
+        // cluster's worker id, a new one each time a worker is forked; process.pid is there too).
+        ...(cluster.isWorker && cluster.worker !== undefined ? { 'recoscope.worker.id': cluster.worker.id } : {}),
       }),
     ),
     sampler: buildSampler(config.sampler, config.samplerRatio),
