@@ -151,21 +151,14 @@ const profilingShape = {
   SLOW_USER_MS: int(1, 10_000).default(200),
 };
 
-export interface ProfilingConfig {
-  enabled: boolean;
-  hz: number;
-  periodMs: number;
-  dir: string;
-  maxBytes: number;
-  maxAgeMs: number;
-  slowUserDivisor: number;
-  slowUserMs: number;
-}
 
-function profilingConfig(e: z.infer<z.ZodObject<typeof profilingShape>>): ProfilingConfig {
+export type ProfilingConfig = ReturnType<typeof profilingConfig>;
+
+function profilingConfig(e: z.infer<z.ZodObject<typeof profilingShape>>) {
   return {
     enabled: e.PROFILING_ENABLED,
     hz: e.PROFILING_HZ,
+    /** A profile is cut every period. */
     periodMs: e.PROFILING_PERIOD_S * 1000,
     dir: e.PROFILING_DIR,
     maxBytes: Math.round(e.PROFILING_MAX_MB * 1024 * 1024),
@@ -245,104 +238,11 @@ type OtelEnv = z.infer<typeof otelSchema>;
 
 export type SamplerName = OtelEnv['OTEL_TRACES_SAMPLER'];
 
-/** Tracing settings (OpenTelemetry's standard variables), consumed by src/observability/tracing. */
-export interface TracingConfig {
-  /** On when an OTLP endpoint is set, unless OTEL_SDK_DISABLED=true or OTEL_TRACES_EXPORTER=none. */
-  enabled: boolean;
-  /** Full URL spans are POSTed to (`…/v1/traces`); undefined when tracing is off. */
-  tracesUrl: string | undefined;
-  protocol: 'http/protobuf' | 'http/json';
-  exportTimeoutMs: number;
-  /** OTEL_SERVICE_NAME, else the package name: `service.name` of logs and traces. */
-  serviceName: string;
-  /** SERVICE_ENVIRONMENT: `service.environment` of logs, `deployment.environment` of traces. */
-  serviceEnvironment: string;
-  sampler: SamplerName;
-  /** The ratio of the traceidratio samplers (default 1). */
-  samplerRatio: number;
-  batch: { scheduledDelayMillis: number; exportTimeoutMillis: number; maxQueueSize: number; maxExportBatchSize: number };
-  diagLogLevel: OtelEnv['OTEL_LOG_LEVEL'];
-  diagLogIntervalMs: number;
-  shutdownTimeoutMs: number;
-}
-
-export interface ModelParams {
-  popularWindowDays: number;
-  knnNeighbours: number;
-  bm25K1: number;
-  bm25B: number;
-}
-
-export interface DatasetConfig {
-  /** `synthetic` (generated in memory), or a path to a MovieLens / Kion CSV. */
-  source: string;
-  skipMalformed: boolean;
-  synthetic: { users: number; items: number; interactions: number; seed: number };
-}
-
-export interface Config {
-  port: number;
-  host: string;
-  /** Undefined when the user gave none: the server then makes a development key. */
-  apiKey: string | undefined;
-  kRecs: number;
-  log: {
-    level: Env['LOG_LEVEL'];
-    dir: string;
-    file: string;
-    fileEnabled: boolean;
-    stdout: boolean;
-    /** stdout only (the file is always ECS JSON): `auto` = human-readable on a terminal. */
-    format: Env['LOG_FORMAT'];
-    maxSizeBytes: number;
-    maxFiles: number;
-    /** Per output (file, stdout): what may wait in memory before lines are dropped (counted). */
-    bufferBytes: number;
-    /** How often dropped lines and write errors are reported. */
-    reportIntervalMs: number;
-  };
-  serviceEnvironment: string;
-  serviceName: string;
-  dataset: DatasetConfig;
-  artifactsDir: string;
-  models: ModelParams;
-  faultUserDivisor: number;
-  shutdownTimeoutMs: number;
-  tracing: TracingConfig;
-  /** Port of the Prometheus /metrics listener (same host); 0 means no metrics at all. */
-  metricsPort: number;
-  http: HttpSettings;
-  profiling: ProfilingConfig;
-  /** The gRPC server (same host as HTTP); port undefined = no gRPC server. */
-  grpc: { port: number | undefined };
-  /** Direct shipping to Elasticsearch; undefined (the default): logs reach it through Filebeat only. */
-  logElasticsearch: { url: string; index: string; maxDocs: number; flushMs: number } | undefined;
-  workers: WorkerSettings;
-}
-
-/** The worker model (src/cluster/): how many processes serve, and which one this is. */
-export interface WorkerSettings {
-  /** WORKERS: 1 = one process, no supervisor (the default); `auto` = one per available CPU. */
-  count: number | 'auto';
-  /** The worker's slot (1..count) when this process was forked by the supervisor. */
-  slot: number | undefined;
-}
-
-/** How the HTTP layer meets the outside world (docs page, browsers, proxies, guessers). */
-export interface HttpSettings {
-  /** Server timeouts: headers, whole request, idle keep-alive connection. */
-  headersTimeoutMs: number;
-  requestTimeoutMs: number;
-  keepAliveTimeoutMs: number;
-  /** Serve `/docs` (the OpenAPI document at `/openapi.json` is always served). */
-  docsEnabled: boolean;
-  /** Browser origins allowed by CORS; empty = CORS off (no Access-Control-* headers). */
-  corsOrigins: string[];
-  trustProxy: TrustProxy;
-  /** 401s per client address per window before it is answered 429; 0 = throttle off. */
-  authFailureLimit: number;
-  authFailureWindowMs: number;
-}
+/*
+ * Each setting is written twice: once in the schema above (name, validation, default) and
+ * once in the mapping below (where it lands in Config). The types are derived from the
+ * mapping (Config = ReturnType<typeof configFrom>), so there is no third copy to keep in step.
+ */
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -370,16 +270,24 @@ function tracesUrl(e: OtelEnv): string | undefined {
   return `${e.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, '')}/v1/traces`;
 }
 
-function tracingConfig(e: OtelEnv): TracingConfig {
+/** Tracing settings (OpenTelemetry's standard variables), consumed by src/observability/tracing. */
+export type TracingConfig = ReturnType<typeof tracingConfig>;
+
+function tracingConfig(e: OtelEnv) {
   const url = tracesUrl(e);
   return {
+    /** On when an OTLP endpoint is set, unless OTEL_SDK_DISABLED=true or OTEL_TRACES_EXPORTER=none. */
     enabled: url !== undefined && !e.OTEL_SDK_DISABLED && e.OTEL_TRACES_EXPORTER !== 'none',
+    /** Full URL spans are POSTed to (`…/v1/traces`); undefined when tracing is off. */
     tracesUrl: url,
     protocol: e.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? e.OTEL_EXPORTER_OTLP_PROTOCOL ?? 'http/protobuf',
     exportTimeoutMs: e.OTEL_EXPORTER_OTLP_TIMEOUT,
+    /** OTEL_SERVICE_NAME, else the package name: `service.name` of logs and traces. */
     serviceName: e.OTEL_SERVICE_NAME ?? PACKAGE.name,
+    /** SERVICE_ENVIRONMENT: `service.environment` of logs, `deployment.environment` of traces. */
     serviceEnvironment: e.SERVICE_ENVIRONMENT,
     sampler: e.OTEL_TRACES_SAMPLER,
+    /** The ratio of the traceidratio samplers (default 1). */
     samplerRatio: e.OTEL_TRACES_SAMPLER_ARG ?? 1,
     batch: {
       scheduledDelayMillis: e.OTEL_BSP_SCHEDULE_DELAY,
@@ -410,9 +318,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (e.HTTP_HEADERS_TIMEOUT_MS > e.HTTP_REQUEST_TIMEOUT_MS) {
     throw new ConfigError('invalid configuration: HTTP_HEADERS_TIMEOUT_MS: must not exceed HTTP_REQUEST_TIMEOUT_MS');
   }
+  return configFrom(e);
+}
+
+export type Config = ReturnType<typeof configFrom>;
+/** How the HTTP layer meets the outside world (docs page, browsers, proxies, guessers). */
+export type HttpSettings = Config['http'];
+export type ModelParams = Config['models'];
+export type DatasetConfig = Config['dataset'];
+/** The worker model (src/cluster/): how many processes serve, and which one this is. */
+export type WorkerSettings = Config['workers'];
+
+/** Where each validated variable lands; the one definition of Config's shape. */
+function configFrom(e: Env) {
   return {
     port: e.PORT,
     host: e.HOST,
+    /** Undefined when the user gave none: the server then makes a development key. */
     apiKey: e.API_KEY,
     kRecs: e.K_RECS,
     log: {
@@ -421,15 +343,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       file: e.LOG_FILE,
       fileEnabled: e.LOG_FILE_ENABLED,
       stdout: e.LOG_STDOUT,
+      /** stdout only (the file is always ECS JSON): `auto` = human-readable on a terminal. */
       format: e.LOG_FORMAT,
       maxSizeBytes: Math.round(e.LOG_MAX_SIZE_MB * 1024 * 1024),
       maxFiles: e.LOG_MAX_FILES,
+      /** Per output (file, stdout): what may wait in memory before lines are dropped (counted). */
       bufferBytes: Math.round(e.LOG_BUFFER_MAX_MB * 1024 * 1024),
+      /** How often dropped lines and write errors are reported. */
       reportIntervalMs: e.LOG_REPORT_INTERVAL_MS,
     },
     serviceEnvironment: e.SERVICE_ENVIRONMENT,
     serviceName: e.OTEL_SERVICE_NAME ?? PACKAGE.name,
     dataset: {
+      /** `synthetic` (generated in memory), or a path to a MovieLens / Kion CSV. */
       source: e.DATASET,
       skipMalformed: e.DATASET_SKIP_MALFORMED,
       synthetic: {
@@ -450,22 +376,30 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     tracing: tracingConfig(e),
     http: {
+      /** Server timeouts: headers, whole request, idle keep-alive connection. */
       headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT_MS,
       requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS,
       keepAliveTimeoutMs: e.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+      /** Serve `/docs` (the OpenAPI document at `/openapi.json` is always served). */
       docsEnabled: e.DOCS_ENABLED ?? e.NODE_ENV !== 'production',
+      /** Browser origins allowed by CORS; empty = CORS off (no Access-Control-* headers). */
       corsOrigins: e.CORS_ORIGINS ?? [],
       trustProxy: e.TRUST_PROXY,
+      /** 401s per client address per window before it is answered 429; 0 = throttle off. */
       authFailureLimit: e.AUTH_FAILURE_LIMIT,
       authFailureWindowMs: e.AUTH_FAILURE_WINDOW_MS,
     },
+    /** Port of the Prometheus /metrics listener (same host); 0 means no metrics at all. */
     metricsPort: e.METRICS_PORT,
     profiling: profilingConfig(e),
+    /** The gRPC server (same host as HTTP); port undefined = no gRPC server. */
     grpc: { port: e.GRPC_PORT },
+    /** Direct shipping to Elasticsearch; undefined (the default): logs reach it through Filebeat only. */
     logElasticsearch:
       e.LOG_ELASTICSEARCH_URL === undefined
         ? undefined
         : { url: e.LOG_ELASTICSEARCH_URL, index: e.LOG_ELASTICSEARCH_INDEX, maxDocs: e.LOG_ELASTICSEARCH_BUFFER_DOCS, flushMs: e.LOG_ELASTICSEARCH_FLUSH_MS },
+    /** WORKERS (1: one process, no supervisor; `auto`: one per CPU) and, in a forked worker, its slot. */
     workers: { count: e.WORKERS, slot: e.WORKER_SLOT },
   };
 }
