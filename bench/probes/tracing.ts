@@ -89,6 +89,41 @@ const cpuUs = (): number => {
 
 const CHUNK = 500;
 
+/**
+ * One simulated /reco request, as the request lifecycle runs it with tracing on: one clock
+ * reading at entry and one at the end, the span started and ended on them (its reco facts
+ * added at the end), the route span and the stage spans inside. Returns whether it was sampled.
+ */
+function requestDriver(): (i: number) => boolean {
+  const spans = serverSpans();
+  const reco = { model: 'knn', user_id: 42, k: 10 };
+  const route = tracedRoute(ROUTES.reco, (_req: Request, res: Response) => {
+    const stages = requestStages();
+    stages.run('reco.load_history', (s) => s.setAttributes({ 'reco.history_length': 12 }));
+    stages.run('reco.score', (s) => s.setAttributes({ 'reco.model': 'knn', 'reco.history_length': 12, 'reco.neighbours_visited': 600, 'reco.candidates': 400 }));
+    stages.run('reco.filter_seen', () => undefined);
+    stages.run('reco.fill_popular', (s) => s.setAttributes({ 'reco.fallback': 0 }));
+    res.statusCode = 200;
+  });
+  return (i: number): boolean => {
+    const req = { method: 'GET', path: `/reco/knn/${i}`, headers: {} } as unknown as Request;
+    const res = new FakeResponse();
+    const next: NextFunction = () => {
+      void route(req, res as unknown as Response, () => undefined);
+    };
+    const startedAt = process.hrtime.bigint();
+    const span = spans?.start(req, res as unknown as Response, startedAt);
+    if (span?.context === undefined) next();
+    else context.with(span.context, next);
+    const sampled = res.headers.traceparent?.endsWith('-01') === true;
+    res.writableFinished = true;
+    if (span !== undefined) {
+      endServerSpan(span, { status: 200, startedAt, durationNs: process.hrtime.bigint() - startedAt, aborted: false, reco, failure: undefined });
+    }
+    return sampled;
+  };
+}
+
 async function main(): Promise<void> {
   if (process.env.TRACE_PROBE_MODE === 'delivery') return delivery();
   const n = Number.parseInt(process.env.TRACE_PROBE_REQUESTS ?? '5000', 10);
@@ -106,34 +141,10 @@ async function main(): Promise<void> {
     startTracing(loadTracingConfig(env));
   }
   const config = loadTracingConfig(process.env);
-  const spans = serverSpans();
-  const reco = { model: 'knn', user_id: 42, k: 10 };
-  const route = tracedRoute(ROUTES.reco, (_req: Request, res: Response) => {
-    const stages = requestStages();
-    stages.run('reco.load_history', (s) => s.setAttributes({ 'reco.history_length': 12 }));
-    stages.run('reco.score', (s) => s.setAttributes({ 'reco.model': 'knn', 'reco.history_length': 12, 'reco.neighbours_visited': 600, 'reco.candidates': 400 }));
-    stages.run('reco.filter_seen', () => undefined);
-    stages.run('reco.fill_popular', (s) => s.setAttributes({ 'reco.fallback': 0 }));
-    res.statusCode = 200;
-  });
+  const drive = requestDriver();
   let sampled = 0;
   const one = (i: number): void => {
-    const req = { method: 'GET', path: `/reco/knn/${i}`, headers: {} } as unknown as Request;
-    const res = new FakeResponse();
-    const next: NextFunction = () => {
-      void route(req, res as unknown as Response, () => undefined);
-    };
-    // What the request lifecycle does with tracing on: one clock reading at entry and one at
-    // the end, the span started and ended on them (its reco facts added at the end).
-    const startedAt = process.hrtime.bigint();
-    const span = spans?.start(req, res as unknown as Response, startedAt);
-    if (span?.context === undefined) next();
-    else context.with(span.context, next);
-    if (res.headers.traceparent?.endsWith('-01') === true) sampled++;
-    res.writableFinished = true;
-    if (span !== undefined) {
-      endServerSpan(span, { status: 200, startedAt, durationNs: process.hrtime.bigint() - startedAt, aborted: false, reco, failure: undefined });
-    }
+    if (drive(i)) sampled++;
   };
   // Warm-up (optimised code, as in a warm server), then flush it away untimed.
   for (let i = 0; i < 2_000; i++) one(i);
@@ -174,33 +185,12 @@ async function main(): Promise<void> {
 async function delivery(): Promise<void> {
   const seconds = Number.parseFloat(process.env.TRACE_PROBE_SECONDS ?? '5');
   startTracing(loadTracingConfig(process.env));
-  const spans = serverSpans();
-  if (spans === undefined) throw new Error('delivery mode needs OTEL_EXPORTER_OTLP_ENDPOINT');
-  const reco = { model: 'knn', user_id: 42, k: 10 };
-  const route = tracedRoute(ROUTES.reco, (_req: Request, res: Response) => {
-    const stages = requestStages();
-    stages.run('reco.load_history', (st) => st.setAttributes({ 'reco.history_length': 12 }));
-    stages.run('reco.score', (st) => st.setAttributes({ 'reco.model': 'knn', 'reco.history_length': 12, 'reco.neighbours_visited': 600, 'reco.candidates': 400 }));
-    stages.run('reco.filter_seen', () => undefined);
-    stages.run('reco.fill_popular', (st) => st.setAttributes({ 'reco.fallback': 0 }));
-    res.statusCode = 200;
-  });
+  if (serverSpans() === undefined) throw new Error('delivery mode needs OTEL_EXPORTER_OTLP_ENDPOINT');
+  const drive = requestDriver();
   let sampled = 0;
   let requests = 0;
-  // As the request lifecycle does it: one clock reading at entry, one at the end.
   const one = (i: number): void => {
-    const req = { method: 'GET', path: `/reco/knn/${i}`, headers: {} } as unknown as Request;
-    const res = new FakeResponse();
-    const next: NextFunction = () => {
-      void route(req, res as unknown as Response, () => undefined);
-    };
-    const startedAt = process.hrtime.bigint();
-    const span = spans.start(req, res as unknown as Response, startedAt);
-    if (span.context === undefined) next();
-    else context.with(span.context, next);
-    if (res.headers.traceparent?.endsWith('-01') === true) sampled++;
-    res.writableFinished = true;
-    endServerSpan(span, { status: 200, startedAt, durationNs: process.hrtime.bigint() - startedAt, aborted: false, reco, failure: undefined });
+    if (drive(i)) sampled++;
   };
   // TRACE_PROBE_RATE > 0: that many requests per second (paced per turn), else as fast as possible.
   const rate = Number.parseFloat(process.env.TRACE_PROBE_RATE ?? '0');

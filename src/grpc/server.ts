@@ -20,8 +20,7 @@ import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import type { Logger } from 'winston';
-import { ACCESS_DATASET } from '../contracts';
-import { accessErrorFields, accessLevel, clientText, writeAccessRecord } from '../http/access-log';
+import { accessErrorFields, accessEvent, accessLevel, clientText, traceFields, writeAccessRecord } from '../http/access-log';
 import { logLevelEnabled } from '../observability/logger';
 import { bearerCheck } from '../http/auth';
 import { createAuthThrottle } from '../http/auth-throttle';
@@ -280,24 +279,14 @@ export function writeRpcAccessLine(o: RpcOutcome): void {
   if (!logLevelEnabled(level)) return;
   const name = codeName(o.code);
   const record: Record<string, unknown> = {
-    event: {
-      dataset: ACCESS_DATASET,
-      kind: 'event',
-      category: ['web'],
-      type: ['access'],
-      outcome: o.code === grpc.status.OK && !o.cancelled ? 'success' : 'failure',
-      duration: Number(o.durationNs),
-    },
+    event: accessEvent(o.code === grpc.status.OK && !o.cancelled ? 'success' : 'failure', o.durationNs),
     rpc: { system: 'grpc', service: RPC_SERVICE, method: RPC_METHOD, grpc: { status_code: o.code, status: name } },
     url: { path: o.method },
     client: { ip: o.peer },
     user_agent: { original: clientText(o.userAgent) },
     reco: o.reco,
   };
-  if (o.traceIds !== undefined) {
-    record.trace = { id: o.traceIds.traceId };
-    record.span = { id: o.traceIds.spanId };
-  }
+  Object.assign(record, traceFields(o.traceIds));
   if (o.failure !== undefined) record.error = accessErrorFields(o.failure);
   const message = `gRPC ${o.method} ${name} ${(Number(o.durationNs) / 1e6).toFixed(1)}ms${o.cancelled ? ' (client cancelled)' : ''}`;
   writeAccessRecord(level, message, record);

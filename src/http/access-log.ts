@@ -40,24 +40,14 @@ export function writeAccessLine(outcome: RequestOutcome): void {
   const reco: RecoFields | undefined =
     failure === undefined ? outcome.reco : { ...outcome.reco, error_key: failure.key };
   const record: Record<string, unknown> = {
-    event: {
-      dataset: ACCESS_DATASET,
-      kind: 'event',
-      category: ['web'],
-      type: ['access'],
-      outcome: status >= 400 || aborted ? 'failure' : 'success',
-      duration: Number(outcome.durationNs),
-    },
+    event: accessEvent(status >= 400 || aborted ? 'failure' : 'success', outcome.durationNs),
     http: { request: { method: outcome.method }, response: { status_code: status } },
     url: path === undefined ? undefined : { path },
     client: { ip: outcome.clientIp },
     user_agent: { original: clientText(outcome.userAgent) },
     reco,
   };
-  if (outcome.trace !== undefined) {
-    record.trace = { id: outcome.trace.traceId };
-    record.span = { id: outcome.trace.spanId };
-  }
+  Object.assign(record, traceFields(outcome.trace));
   if (failure !== undefined) record.error = accessErrorFields(failure, outcome.rejectedBy);
   const shownPath = path ?? '-';
   const message =
@@ -84,4 +74,14 @@ export function accessErrorFields(failure: RequestFailure, rejectedBy?: string):
 /** Writes one access record (HTTP or gRPC) through the log writer's fast path, redacted. */
 export function writeAccessRecord(level: string, message: string, record: Record<string, unknown>): void {
   logEcsRecord(level, message, record, redactUrlDerived);
+}
+
+/** The ECS `event` object of an access line (HTTP or gRPC). */
+export function accessEvent(outcome: 'success' | 'failure', durationNs: bigint): Record<string, unknown> {
+  return { dataset: ACCESS_DATASET, kind: 'event', category: ['web'], type: ['access'], outcome, duration: Number(durationNs) };
+}
+
+/** `trace.id` / `span.id` of a line whose request was traced; nothing otherwise. */
+export function traceFields(ids: { traceId: string; spanId: string } | undefined): Record<string, unknown> {
+  return ids === undefined ? {} : { trace: { id: ids.traceId }, span: { id: ids.spanId } };
 }
