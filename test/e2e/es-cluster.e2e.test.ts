@@ -171,10 +171,12 @@ describe('Elasticsearch cluster: a node killed under load', { timeout: 40 * 60_0
         : ['(no Filebeat log)'];
       shippingProblem = `${error instanceof Error ? error.message : String(error)} (last count ${lastCount})\nFilebeat warnings:\n${why.join('\n')}`;
     }
-    // Every document id, page by page (the ids are the lines' event.id).
+    // Every document id, page by page (the ids are the lines' event.id). `_doc` order is per
+    // shard copy, and with a replica two pages may be served by different copies: a fixed
+    // `preference` keeps every page on the same copies, so no document is seen twice or missed.
     let after: unknown[] | undefined;
     for (;;) {
-      const page = await esJson<{ hits: { hits: { _id: string; sort: unknown[] }[] } }>(`${urls[0]}/${INDEX}/_search`, {
+      const page = await esJson<{ hits: { hits: { _id: string; sort: unknown[] }[] } }>(`${urls[0]}/${INDEX}/_search?preference=recoscope-e2e-paging`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ size: 5000, _source: false, sort: [{ _doc: 'asc' }], ...(after === undefined ? {} : { search_after: after }) }),
