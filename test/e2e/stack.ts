@@ -108,12 +108,23 @@ export async function stackVersions(components: Component[], env: Record<string,
   return (await stackCommand(['versions', ...components], env)).trim();
 }
 
+/**
+ * Whether the process runs. A zombie counts as dead, as in stack/lib.sh's pid_alive: where
+ * PID 1 does not reap orphans, a daemonized process that exited (Elasticsearch after `stop`)
+ * stays a zombie that signal 0 still finds.
+ */
 export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  try {
+    // /proc/<pid>/stat: "pid (comm) state …"; comm may hold spaces and parentheses.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false; // gone between the two looks
   }
 }
 

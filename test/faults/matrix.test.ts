@@ -31,6 +31,7 @@ import {
   createStack,
   freePort,
   orphans,
+  pidAlive,
   removeStack,
   sleep,
   stackCommand,
@@ -308,14 +309,7 @@ describe('fault matrix: every part fails once under a steady load', { timeout: 9
         const pid = stackPid(stack, 'filebeat');
         assert.ok(pid !== undefined, 'Filebeat pid');
         process.kill(pid, 'SIGKILL');
-        await waitFor(() => {
-          try {
-            process.kill(pid, 0);
-            return false;
-          } catch {
-            return true;
-          }
-        }, 10_000, 'Filebeat gone');
+        await waitFor(() => !pidAlive(pid), 10_000, 'Filebeat gone');
         await sleep(5_000);
         await stackStart(['filebeat'], stack.env);
         return 'resumes from its registry: the unacknowledged batch is sent again (409s, not copies)';
