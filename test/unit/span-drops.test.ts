@@ -28,9 +28,12 @@ class StalledExporter implements SpanExporter {
   }
 }
 
-function tracerWith(exporter: SpanExporter, batch: { maxQueueSize: number; maxExportBatchSize: number; scheduledDelayMillis: number }) {
+function tracerWith(
+  exporter: SpanExporter,
+  batch: { maxQueueSize: number; maxExportBatchSize: number; scheduledDelayMillis: number; exportTimeoutMillis?: number },
+) {
   const drops = spanDropMeterProvider();
-  const processor = new BatchSpanProcessor({ exporter, ...batch, exportTimeoutMillis: 60_000, selfObsMeterProvider: drops.provider });
+  const processor = new BatchSpanProcessor({ exporter, exportTimeoutMillis: 60_000, ...batch, selfObsMeterProvider: drops.provider });
   const provider = new TracerProvider({ spanProcessors: [processor] });
   return { tracer: provider.getTracer('test'), drops, provider };
 }
@@ -52,17 +55,20 @@ async function waitUntil(predicate: () => boolean, what: string, timeoutMs = 20_
 }
 
 describe('span drops', () => {
-  it('counts spans refused by a full queue, and reads the queue length', () => {
+  it('counts spans refused by a full queue, and reads the queue length', async () => {
     const before = spanDropCounts();
     const exporter = new StalledExporter();
-    // Batch of 2: the first two spans go to the stalled export, the next 3 fill the queue.
-    const { tracer, drops } = tracerWith(exporter, { maxQueueSize: 3, maxExportBatchSize: 2, scheduledDelayMillis: 3_600_000 });
+    // Batch of 2: the first two spans go to the stalled export, the next 3 fill the queue. The
+    // export times out after 200 ms, so the shutdown below ends (a 60 s timeout kept the test
+    // process alive for two minutes after its last assertion).
+    const { tracer, drops, provider } = tracerWith(exporter, { maxQueueSize: 3, maxExportBatchSize: 2, scheduledDelayMillis: 3_600_000, exportTimeoutMillis: 200 });
     for (let i = 0; i < 10; i++) tracer.startSpan(`s${i}`).end();
     assert.equal(exporter.received, 2);
     assert.equal(drops.queued(), 3);
     const after = spanDropCounts();
     assert.equal(after.queue_full - before.queue_full, 5, '10 ended: 2 exporting, 3 queued, 5 dropped');
     assert.equal(after.export_failed - before.export_failed, 0);
+    await provider.shutdown().catch(() => undefined);
   });
 
   it('counts the spans of exports that failed (collector not listening)', async () => {
