@@ -138,11 +138,28 @@ export interface SpanCount {
   bytes: number;
 }
 
-interface OtlpLine {
+/** One line of the collector's file exporter: an OTLP JSON export request. */
+export interface OtlpLine {
   resourceSpans?: {
     resource?: { attributes?: { key?: string; value?: { stringValue?: string } }[] };
-    scopeSpans?: { spans?: { parentSpanId?: string }[] }[];
+    scopeSpans?: { spans?: { traceId?: string; parentSpanId?: string }[] }[];
   }[];
+}
+
+/** The collector's file exporter output, line by line, parsed; a line cut by the collector's stop is skipped. */
+export async function* otlpLines(spanFile: string): AsyncGenerator<{ batch: OtlpLine; bytes: number }> {
+  if (!existsSync(spanFile)) return;
+  const lines = createInterface({ input: createReadStream(spanFile, { encoding: 'utf8' }), crlfDelay: Infinity });
+  for await (const line of lines) {
+    if (line.trim() === '') continue;
+    let batch: OtlpLine;
+    try {
+      batch = JSON.parse(line) as OtlpLine;
+    } catch {
+      continue;
+    }
+    yield { batch, bytes: line.length };
+  }
 }
 
 /**
@@ -152,35 +169,27 @@ interface OtlpLine {
  */
 export async function countSpans(spanFile: string): Promise<Map<string, SpanCount>> {
   const out = new Map<string, SpanCount>();
-  if (!existsSync(spanFile)) return out;
-  const lines = createInterface({ input: createReadStream(spanFile, { encoding: 'utf8' }), crlfDelay: Infinity });
-  for await (const line of lines) {
-    if (line.trim() === '') continue;
-    try {
-      const batch = JSON.parse(line) as OtlpLine;
-      const perLine = new Map<string, SpanCount>();
-      let lineSpans = 0;
-      for (const rs of batch.resourceSpans ?? []) {
-        const service = rs.resource?.attributes?.find((a) => a.key === 'service.name')?.value?.stringValue ?? '';
-        const count = perLine.get(service) ?? { spans: 0, roots: 0, bytes: 0 };
-        for (const ss of rs.scopeSpans ?? []) {
-          for (const span of ss.spans ?? []) {
-            count.spans++;
-            lineSpans++;
-            if (span.parentSpanId === undefined || span.parentSpanId === '') count.roots++;
-          }
+  for await (const { batch, bytes } of otlpLines(spanFile)) {
+    const perLine = new Map<string, SpanCount>();
+    let lineSpans = 0;
+    for (const rs of batch.resourceSpans ?? []) {
+      const service = rs.resource?.attributes?.find((a) => a.key === 'service.name')?.value?.stringValue ?? '';
+      const count = perLine.get(service) ?? { spans: 0, roots: 0, bytes: 0 };
+      for (const ss of rs.scopeSpans ?? []) {
+        for (const span of ss.spans ?? []) {
+          count.spans++;
+          lineSpans++;
+          if (span.parentSpanId === undefined || span.parentSpanId === '') count.roots++;
         }
-        perLine.set(service, count);
       }
-      for (const [service, count] of perLine) {
-        const total = out.get(service) ?? { spans: 0, roots: 0, bytes: 0 };
-        total.spans += count.spans;
-        total.roots += count.roots;
-        total.bytes += lineSpans === 0 ? 0 : (line.length * count.spans) / lineSpans;
-        out.set(service, total);
-      }
-    } catch {
-      // a line cut by the collector's stop: ignore
+      perLine.set(service, count);
+    }
+    for (const [service, count] of perLine) {
+      const total = out.get(service) ?? { spans: 0, roots: 0, bytes: 0 };
+      total.spans += count.spans;
+      total.roots += count.roots;
+      total.bytes += lineSpans === 0 ? 0 : (bytes * count.spans) / lineSpans;
+      out.set(service, total);
     }
   }
   return out;

@@ -15,6 +15,7 @@ import { createReadStream, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { ROOT_CONTEXT, SpanKind } from '@opentelemetry/api';
+import { otlpLines } from './collector';
 import { AlwaysOnSampler, SamplingDecision, TraceIdRatioBasedSampler, type Sampler } from '@opentelemetry/sdk-trace';
 
 export interface RunWindow {
@@ -70,28 +71,16 @@ export async function sampledTraceIds(dir: string, windows: readonly RunWindow[]
   return out;
 }
 
-interface OtlpLine {
-  resourceSpans?: { scopeSpans?: { spans?: { traceId?: string; parentSpanId?: string }[] }[] }[];
-}
-
 /** Trace ids with a root span in the collector's file exporter output. */
 export async function deliveredTraceIds(spanFile: string): Promise<Set<string>> {
   const out = new Set<string>();
-  if (!existsSync(spanFile)) return out;
-  const lines = createInterface({ input: createReadStream(spanFile, { encoding: 'utf8' }), crlfDelay: Infinity });
-  for await (const line of lines) {
-    if (line.trim() === '') continue;
-    try {
-      const batch = JSON.parse(line) as OtlpLine;
-      for (const rs of batch.resourceSpans ?? []) {
-        for (const ss of rs.scopeSpans ?? []) {
-          for (const span of ss.spans ?? []) {
-            if ((span.parentSpanId === undefined || span.parentSpanId === '') && span.traceId !== undefined) out.add(span.traceId.toLowerCase());
-          }
+  for await (const { batch } of otlpLines(spanFile)) {
+    for (const rs of batch.resourceSpans ?? []) {
+      for (const ss of rs.scopeSpans ?? []) {
+        for (const span of ss.spans ?? []) {
+          if ((span.parentSpanId === undefined || span.parentSpanId === '') && span.traceId !== undefined) out.add(span.traceId.toLowerCase());
         }
       }
-    } catch {
-      // a line cut by the collector's stop: ignore
     }
   }
   return out;

@@ -7,26 +7,15 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { PROJECT_ROOT } from '../../src/paths';
+import { envExample, PASSWORD_VARS } from '../helpers/compose-env';
 
 const path = (...parts: string[]): string => join(PROJECT_ROOT, ...parts);
-const read = (...parts: string[]): string => readFileSync(path(...parts), 'utf8');
 
-/** KEY=value lines of an env file (comments and blank lines skipped). */
-function parseEnvFile(text: string): Map<string, string> {
-  const vars = new Map<string, string>();
-  for (const line of text.split('\n')) {
-    const m = /^([A-Z][A-Z0-9_]*)=(.*)$/.exec(line.trim());
-    if (m) vars.set(m[1] as string, m[2] as string);
-  }
-  return vars;
-}
-const envExample = parseEnvFile(read('.env.example'));
-const PASSWORD_VARS = ['ELASTIC_PASSWORD', 'KIBANA_SYSTEM_PASSWORD', 'FILEBEAT_PASSWORD', 'OTEL_COLLECTOR_PASSWORD', 'API_KEY', 'GRAFANA_ADMIN_PASSWORD'];
 
 /** .env.example with every secret filled in: what a user's .env looks like. */
 function filledEnvFile(): string {

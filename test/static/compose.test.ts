@@ -27,6 +27,7 @@ import { kqlFields, referencedFields } from '../../elk/kibana/references';
 import { FILEBEAT_USER, OTEL_USER, passwordProblem, TRACES_INDEX } from '../../elk/security';
 import { EXPERIMENT_PANELS, EXPERIMENTS_DASHBOARD_ID, EXPERIMENTS_DATA_VIEW_ID, EXPERIMENTS_SEARCH_ID, experimentsSavedObjects } from '../../elk/kibana/experiments';
 import { PROJECT_ROOT } from '../../src/paths';
+import { envExample, PASSWORD_VARS } from '../helpers/compose-env';
 
 const path = (...parts: string[]): string => join(PROJECT_ROOT, ...parts);
 const read = (...parts: string[]): string => readFileSync(path(...parts), 'utf8');
@@ -83,17 +84,6 @@ const service = (name: string): ComposeService => {
   return s;
 };
 
-/** KEY=value lines of an env file (comments and blank lines skipped). */
-function parseEnvFile(text: string): Map<string, string> {
-  const vars = new Map<string, string>();
-  for (const line of text.split('\n')) {
-    const m = /^([A-Z][A-Z0-9_]*)=(.*)$/.exec(line.trim());
-    if (m) vars.set(m[1] as string, m[2] as string);
-  }
-  return vars;
-}
-const envExample = parseEnvFile(read('.env.example'));
-const PASSWORD_VARS = ['ELASTIC_PASSWORD', 'KIBANA_SYSTEM_PASSWORD', 'FILEBEAT_PASSWORD', 'OTEL_COLLECTOR_PASSWORD', 'API_KEY', 'GRAFANA_ADMIN_PASSWORD'];
 
 // ---------------------------------------------------------------------------------------------
 
