@@ -171,21 +171,30 @@ describe('Elasticsearch cluster: a node killed under load', { timeout: 40 * 60_0
         : ['(no Filebeat log)'];
       shippingProblem = `${error instanceof Error ? error.message : String(error)} (last count ${lastCount})\nFilebeat warnings:\n${why.join('\n')}`;
     }
-    // Every document id, page by page (the ids are the lines' event.id). `_doc` order is per
-    // shard copy, and with a replica two pages may be served by different copies: a fixed
-    // `preference` keeps every page on the same copies, so no document is seen twice or missed.
+    // Every document id, page by page (the ids are the lines' event.id), through a point in
+    // time: `_doc` alone is only unique within a shard, so with several shards search_after on
+    // it skips and repeats documents; a PIT's `_shard_doc` is unique across the whole index,
+    // and the PIT pins the shard copies, so every document is read exactly once.
+    const pit = await esJson<{ id: string }>(`${urls[0]}/${INDEX}/_pit?keep_alive=2m`, { method: 'POST' });
     let after: unknown[] | undefined;
     for (;;) {
-      const page = await esJson<{ hits: { hits: { _id: string; sort: unknown[] }[] } }>(`${urls[0]}/${INDEX}/_search?preference=recoscope-e2e-paging`, {
+      const page = await esJson<{ hits: { hits: { _id: string; sort: unknown[] }[] } }>(`${urls[0]}/_search`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ size: 5000, _source: false, sort: [{ _doc: 'asc' }], ...(after === undefined ? {} : { search_after: after }) }),
+        body: JSON.stringify({
+          size: 5000,
+          _source: false,
+          pit: { id: pit.id, keep_alive: '2m' },
+          sort: [{ _shard_doc: 'asc' }],
+          ...(after === undefined ? {} : { search_after: after }),
+        }),
       });
       const hits = page.hits.hits;
       if (hits.length === 0) break;
       docIds.push(...hits.map((h) => h._id));
       after = hits[hits.length - 1]!.sort;
     }
+    await esJson(`${urls[0]}/_pit`, { method: 'DELETE', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: pit.id }) });
     const settings = await esJson<Record<string, { settings: { index: typeof indexSettings } }>>(`${urls[0]}/${INDEX}/_settings`);
     indexSettings = settings[INDEX]?.settings.index ?? {};
   });
