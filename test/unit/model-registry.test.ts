@@ -39,8 +39,8 @@ function memoryLog(): ModelLog & { lines: Line[]; actions: (action: string) => L
   const lines: Line[] = [];
   return {
     lines,
-    info: (message, meta = {}) => void lines.push({ level: 'info', message, meta: meta as Line['meta'] }),
-    warn: (message, meta = {}) => void lines.push({ level: 'warn', message, meta: meta as Line['meta'] }),
+    info: (message, meta = {}) => void lines.push({ level: 'info', message, meta: meta }),
+    warn: (message, meta = {}) => void lines.push({ level: 'warn', message, meta: meta }),
     actions: (action) => lines.filter((l) => l.meta.event?.action === action),
   };
 }
