@@ -121,7 +121,7 @@ export async function prepareModels(config: Config, log: ModelLog, options: Prep
     if (version !== undefined && (await store.register(name, version))) {
       log.info(`model ${name}: version ${version} registered as ${name}@production`, {
         event: { action: 'model-registered' },
-        recoscope: { model: { name, version, alias: 'production' } },
+        recoscope: { registry: { ref: `${name}@production`, from: null, to: version } },
       });
     }
   }

@@ -35,7 +35,11 @@ export interface ServedDataset {
   interactions: Interactions;
 }
 
-/** One binding that changed version (or was refused) in a reload. */
+/**
+ * One binding that changed version (or was refused) in a reload. Logged under
+ * `recoscope.registry`, not `recoscope.model`: other lines write `recoscope.model` as a string,
+ * and one index cannot map a field as both (Elasticsearch would reject these lines).
+ */
 export interface BindingChange {
   ref: string;
   from: string | null;
@@ -240,7 +244,7 @@ export class ServedModels implements ModelLookup {
           if (!this.followsProduction(binding)) {
             log.warn(`model ${binding}: refused ${to}${from === null ? '' : `, ${from} keeps serving`}: ${reason ?? 'not loaded'}`, {
               event: { action: MODEL_REFUSED_ACTION },
-              recoscope: { model: { ref: binding, from, to, reason: reason ?? 'not loaded' } },
+              recoscope: { registry: { ref: binding, from, to, reason: reason ?? 'not loaded' } },
             });
           }
         }
@@ -271,7 +275,7 @@ export class ServedModels implements ModelLookup {
       if (this.followsProduction(change.ref)) continue;
       log.info(`model ${change.ref}: ${change.from ?? '(none)'} → ${change.to}`, {
         event: { action: MODEL_PROMOTED_ACTION },
-        recoscope: { model: { ref: change.ref, from: change.from, to: change.to } },
+        recoscope: { registry: { ref: change.ref, from: change.from, to: change.to } },
       });
     }
     // Versions no binding names any more are dropped, so memory holds only what serves.

@@ -33,7 +33,7 @@ function config(dir: string, seed = 5): Config {
 interface Line {
   level: 'info' | 'warn';
   message: string;
-  meta: { event?: { action?: string }; recoscope?: { model?: { ref?: string; from?: string | null; to?: string; reason?: string } } };
+  meta: { event?: { action?: string }; recoscope?: { registry?: { ref?: string; from?: string | null; to?: string; reason?: string } } };
 }
 function memoryLog(): ModelLog & { lines: Line[]; actions: (action: string) => Line[] } {
   const lines: Line[] = [];
@@ -112,8 +112,8 @@ describe('model registry', () => {
     assert.deepEqual(report.changed.filter((c) => c.ref === 'knn'), [{ ref: 'knn', from: v1, to: v2 }]);
     assert.equal(served.get('knn')?.version, v2);
     assert.notDeepEqual(answers(), before, 'five neighbours answer differently from twenty');
-    const promoted = log.actions('model-promoted').filter((l) => l.meta.recoscope?.model?.from === v1);
-    assert.deepEqual(promoted.map((l) => l.meta.recoscope?.model?.ref), ['knn@production'], 'one line per alias changed');
+    const promoted = log.actions('model-promoted').filter((l) => l.meta.recoscope?.registry?.from === v1);
+    assert.deepEqual(promoted.map((l) => l.meta.recoscope?.registry?.ref), ['knn@production'], 'one line per alias changed');
     assert.match(promoted[0]?.message ?? '', new RegExp(`${v1} → ${v2}`));
 
     await store.promote('knn', v3);
@@ -164,7 +164,7 @@ describe('model registry', () => {
     const refused = report.refused.find((r) => r.ref === 'knn');
     assert.equal(refused?.to, corrupt);
     assert.match(refused?.reason ?? '', /checksum mismatch/);
-    const warn = log.actions('model-refused').find((l) => l.meta.recoscope?.model?.ref === 'knn@production');
+    const warn = log.actions('model-refused').find((l) => l.meta.recoscope?.registry?.ref === 'knn@production');
     assert.equal(warn?.level, 'warn');
     assert.match(warn?.message ?? '', new RegExp(`knn@production: refused ${corrupt}, ${serving} keeps serving: checksum mismatch`));
     assert.equal(served.get('knn')?.recommend(dataset.interactions.users.ids[0] as number, 10, untracedStages).items.length, 10);
