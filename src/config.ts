@@ -204,6 +204,7 @@ const envSchema = z.object({
 
   LOG_BUFFER_MAX_MB: positiveNumber.default(16),
   LOG_REPORT_INTERVAL_MS: int(100, 3_600_000).default(10_000),
+  LOG_WRITE_DELAY_MS: int(0, 1_000).default(5),
   HTTP_HEADERS_TIMEOUT_MS: int(100, 600_000).default(10_000),
   HTTP_REQUEST_TIMEOUT_MS: int(100, 3_600_000).default(30_000),
   HTTP_KEEP_ALIVE_TIMEOUT_MS: int(100, 600_000).default(5_000),
@@ -351,6 +352,8 @@ function configFrom(e: Env) {
       bufferBytes: Math.round(e.LOG_BUFFER_MAX_MB * 1024 * 1024),
       /** How often dropped lines and write errors are reported. */
       reportIntervalMs: e.LOG_REPORT_INTERVAL_MS,
+      /** Longest wait of a queued line for its write to start (batches writes; kill -9 loses at most this). */
+      writeDelayMs: e.LOG_WRITE_DELAY_MS,
     },
     serviceEnvironment: e.SERVICE_ENVIRONMENT,
     serviceName: e.OTEL_SERVICE_NAME ?? PACKAGE.name,
