@@ -118,10 +118,13 @@ const otelShape = {
     })
     .default('parentbased_always_on'),
   OTEL_TRACES_SAMPLER_ARG: plainNumber(PLAIN_DECIMAL, 'number').pipe(z.number().min(0, 'must be in [0, 1]').max(1, 'must be in [0, 1]')).optional(),
-  OTEL_BSP_SCHEDULE_DELAY: int(0, 3_600_000).default(5_000),
+  // Larger than the spec's 5000 / 2048 / 512: the processor keeps one export in flight, so it
+  // delivers at most a batch per export round trip; with those, a loaded service overflowed
+  // its queue at 100 % sampling from ~1 200 req/s (npm run bench:tracing -- --delivery).
+  OTEL_BSP_SCHEDULE_DELAY: int(0, 3_600_000).default(1_000),
   OTEL_BSP_EXPORT_TIMEOUT: int(1, 600_000).default(30_000),
-  OTEL_BSP_MAX_QUEUE_SIZE: int(1, 1_000_000).default(2_048),
-  OTEL_BSP_MAX_EXPORT_BATCH_SIZE: int(1, 1_000_000).default(512),
+  OTEL_BSP_MAX_QUEUE_SIZE: int(1, 1_000_000).default(8_192),
+  OTEL_BSP_MAX_EXPORT_BATCH_SIZE: int(1, 1_000_000).default(2_048),
   OTEL_LOG_LEVEL: z
     .string()
     .trim()
