@@ -27,6 +27,8 @@ export type CollectorStart = { ok: true; collector: Collector } | { ok: false; r
 
 const STACK_SH = join(PROJECT_ROOT, 'stack', 'stack.sh');
 const OTELCOL_SH = join(PROJECT_ROOT, 'stack', 'otelcol.sh');
+/** The bench's overlay: spans to the file exporter only (why: in the file). */
+const BENCH_OVERLAY = join(PROJECT_ROOT, 'bench', 'otelcol.yaml');
 
 interface Run {
   code: number | null;
@@ -100,6 +102,7 @@ export async function startCollector(options: { scratchDir: string; cpu?: number
     OTELCOL_HEALTH_PORT: String(healthPort),
     OTELCOL_METRICS_PORT: String(metricsPort),
     OTELCOL_FILE_PATH: spanFile,
+    OTELCOL_EXTRA_CONFIG: BENCH_OVERLAY,
   };
   const up = await runStack(['up', 'otelcol'], env, options.timeoutMs, options.cpu);
   const pidFile = join(runDir, `${name}.pid`);

@@ -14,17 +14,19 @@ import { median } from './stats';
 
 const USAGE = `usage: npm run bench:log [-- options]
   --rounds N   probe runs per variant, interleaved (default 5)
-  --lines N    access lines per probe run (default 100000)`;
+  --lines N    access lines per probe run (default 100000)
+  --per-turn N lines per event-loop turn (default 40: a saturated server; 2: one at 16 connections)`;
 
 const VARIANTS = [
   { id: 'ours', label: 'recoscope: logEcsRecord → log writer (queue bounded, drops counted, rotation)' },
+  { id: 'ours-every-turn', label: 'recoscope, LOG_WRITE_DELAY_MS=0 (a write every event-loop turn)' },
   { id: 'pino', label: 'pino + @elastic/ecs-pino-format → sonic-boom (async, minLength 4096)' },
 ];
 
 async function main(): Promise<number> {
   const { values } = parseCommandLine({
     args: process.argv.slice(2),
-    options: { rounds: { type: 'string' }, lines: { type: 'string' }, help: { type: 'boolean', default: false } },
+    options: { rounds: { type: 'string' }, lines: { type: 'string' }, 'per-turn': { type: 'string' }, help: { type: 'boolean', default: false } },
     strict: true,
   });
   if (values.help) {
@@ -33,6 +35,8 @@ async function main(): Promise<number> {
   }
   const rounds = Number(values.rounds ?? 5);
   const lines = Number(values.lines ?? 100_000);
+  const perTurn = Number(values['per-turn'] ?? 40);
+  if (!Number.isInteger(perTurn) || perTurn < 1) throw new UsageError(`--per-turn must be a positive integer, got '${values['per-turn']}'`);
   if (!Number.isInteger(rounds) || rounds < 1) throw new UsageError(`--rounds must be a positive integer, got '${values.rounds}'`);
   if (!Number.isInteger(lines) || lines < 1000) throw new UsageError(`--lines must be an integer ≥ 1000, got '${values.lines}'`);
   const cpu = pinningStatus([0]).available ? 0 : undefined;
@@ -41,7 +45,7 @@ async function main(): Promise<number> {
     const order = round % 2 === 0 ? VARIANTS : [...VARIANTS].reverse();
     for (const v of order) {
       const { result } = await runProbe<FileLogProbeResult>('file-log', {
-        env: { FILE_LOG_PROBE: v.id, FILE_LOG_PROBE_LINES: String(lines), NODE_ENV: 'production' },
+        env: { FILE_LOG_PROBE: v.id, FILE_LOG_PROBE_LINES: String(lines), FILE_LOG_PROBE_PER_TURN: String(perTurn), NODE_ENV: 'production' },
         timeoutMs: 5 * 60_000,
         ...(cpu === undefined ? {} : { cpu }),
       });
@@ -69,7 +73,7 @@ async function main(): Promise<number> {
     ];
   });
   process.stdout.write(
-    `Access lines to a log file, in process (${rounds} rounds × ${lines} lines, 40 per event-loop turn, interleaved; ` +
+    `Access lines to a log file, in process (${rounds} rounds × ${lines} lines, ${perTurn} per event-loop turn, interleaved; ` +
       `${cpu === undefined ? 'not pinned' : 'pinned to CPU 0'}; load average ${loadavg()[0]?.toFixed(2)}; Node ${process.version})\n\n${textTable(columns, rows)}\n`,
   );
   return 0;

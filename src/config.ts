@@ -120,10 +120,13 @@ const otelShape = {
     })
     .default('parentbased_always_on'),
   OTEL_TRACES_SAMPLER_ARG: plainNumber(PLAIN_DECIMAL, 'number').pipe(z.number().min(0, 'must be in [0, 1]').max(1, 'must be in [0, 1]')).optional(),
-  OTEL_BSP_SCHEDULE_DELAY: int(0, 3_600_000).default(5_000),
+  // Larger than the spec's 5000 / 2048 / 512: the processor keeps one export in flight, so it
+  // delivers at most a batch per export round trip; with those, a loaded service overflowed
+  // its queue at 100 % sampling from ~1 200 req/s (npm run bench:tracing -- --delivery).
+  OTEL_BSP_SCHEDULE_DELAY: int(0, 3_600_000).default(1_000),
   OTEL_BSP_EXPORT_TIMEOUT: int(1, 600_000).default(30_000),
-  OTEL_BSP_MAX_QUEUE_SIZE: int(1, 1_000_000).default(2_048),
-  OTEL_BSP_MAX_EXPORT_BATCH_SIZE: int(1, 1_000_000).default(512),
+  OTEL_BSP_MAX_QUEUE_SIZE: int(1, 1_000_000).default(8_192),
+  OTEL_BSP_MAX_EXPORT_BATCH_SIZE: int(1, 1_000_000).default(2_048),
   OTEL_LOG_LEVEL: z
     .string()
     .trim()
@@ -232,6 +235,7 @@ const envSchema = z.object({
 
   LOG_BUFFER_MAX_MB: positiveNumber.default(16),
   LOG_REPORT_INTERVAL_MS: int(100, 3_600_000).default(10_000),
+  LOG_WRITE_DELAY_MS: int(0, 1_000).default(5),
   HTTP_HEADERS_TIMEOUT_MS: int(100, 600_000).default(10_000),
   HTTP_REQUEST_TIMEOUT_MS: int(100, 3_600_000).default(30_000),
   HTTP_KEEP_ALIVE_TIMEOUT_MS: int(100, 600_000).default(5_000),
@@ -383,6 +387,8 @@ function configFrom(e: Env) {
       bufferBytes: Math.round(e.LOG_BUFFER_MAX_MB * 1024 * 1024),
       /** How often dropped lines and write errors are reported. */
       reportIntervalMs: e.LOG_REPORT_INTERVAL_MS,
+      /** Longest wait of a queued line for its write to start (batches writes; kill -9 loses at most this). */
+      writeDelayMs: e.LOG_WRITE_DELAY_MS,
     },
     serviceEnvironment: e.SERVICE_ENVIRONMENT,
     serviceName: e.OTEL_SERVICE_NAME ?? PACKAGE.name,

@@ -5,11 +5,14 @@
  *  - pino: pino + @elastic/ecs-pino-format into sonic-boom (`pino.destination`, async,
  *    `minLength` 4096), the same record and message, the Authorization header redacted the
  *    pino way (`redact` paths) — what the peer stack runs.
- * Lines go out 40 per turn of the event loop (a saturated server's rhythm), then the writer is
+ *  - ours-every-turn: ours with LOG_WRITE_DELAY_MS=0, a write per event-loop turn (the writer
+ *    before the write delay), so one run shows what the delay saves.
+ * Lines go out FILE_LOG_PROBE_PER_TURN (default 40: a saturated server's rhythm; a server at
+ * 16 connections handles one or two) per turn of the event loop, then the writer is
  * flushed. process.cpuUsage() covers every thread, so the libuv thread pool's write work is
  * included. Afterwards the file's lines are counted: a variant that lost lines says so.
  *
- *   FILE_LOG_PROBE=ours|pino FILE_LOG_PROBE_LINES=100000 node dist/bench/probes/file-log.js
+ *   FILE_LOG_PROBE=ours|ours-every-turn|pino FILE_LOG_PROBE_LINES=100000 FILE_LOG_PROBE_PER_TURN=40 node dist/bench/probes/file-log.js
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -49,11 +52,12 @@ function record(i: number): Record<string, unknown> {
 async function main(): Promise<void> {
   const variant = process.env.FILE_LOG_PROBE ?? 'ours';
   const n = Number.parseInt(process.env.FILE_LOG_PROBE_LINES ?? '100000', 10);
+  const perTurn = Number.parseInt(process.env.FILE_LOG_PROBE_PER_TURN ?? '40', 10);
   const dir = mkdtempSync(join(tmpdir(), 'file-log-probe-'));
   let write: (i: number) => void;
   let finish: () => Promise<void>;
-  if (variant === 'ours') {
-    const config = loadConfig({ LOG_DIR: dir, LOG_STDOUT: 'false', LOG_FILE_ENABLED: 'true' });
+  if (variant === 'ours' || variant === 'ours-every-turn') {
+    const config = loadConfig({ LOG_DIR: dir, LOG_STDOUT: 'false', LOG_FILE_ENABLED: 'true', ...(variant === 'ours' ? {} : { LOG_WRITE_DELAY_MS: '0' }) });
     configureLogger(config);
     write = (i) => logEcsRecord('info', 'GET /reco/knn 200', record(i));
     finish = async () => {
@@ -74,7 +78,7 @@ async function main(): Promise<void> {
   await new Promise<void>((r) => setTimeout(r, 200));
   const t0 = cpuUs();
   for (let i = 0; i < n; ) {
-    for (let j = 0; j < 40 && i < n; j++) write(i++);
+    for (let j = 0; j < perTurn && i < n; j++) write(i++);
     await new Promise<void>((r) => setImmediate(r));
   }
   await finish();

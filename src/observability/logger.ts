@@ -120,6 +120,7 @@ export function configureLogger(
     elasticsearch: config.logElasticsearch,
     maxQueuedBytes: config.log.bufferBytes,
     reportIntervalMs: config.log.reportIntervalMs,
+    writeDelayMs: config.log.writeDelayMs,
     report: (message, details) => logger.warn(message, { event: { action: 'log-output-trouble' }, recoscope: { log_output: details } }),
   });
   logger.configure({

@@ -29,8 +29,62 @@ class SwitchTarget implements Target {
   close(): void {}
 }
 
-const outputOptions = { maxBatchBytes: 64 * 1024, retryMs: 20, onError: () => {} };
+const outputOptions = { maxBatchBytes: 64 * 1024, retryMs: 20, writeDelayMs: 0, eagerBatchBytes: 64 * 1024, onError: () => {} };
 
+
+/** Counts the write calls: the output asks for a descriptor once per write. */
+class CountingTarget extends SwitchTarget {
+  writes = 0;
+  override prepare(): number {
+    this.writes++;
+    return this.fd;
+  }
+}
+
+const nextTurn = (): Promise<void> => new Promise((resolveTurn) => setImmediate(resolveTurn));
+
+describe('log output write delay', () => {
+  it('lines queued over many event-loop turns go out in one write, which whenIdle starts without waiting for the delay', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'log-output-'));
+    const fd = openSync(join(dir, 'out.ndjson'), 'a');
+    const target = new CountingTarget(fd);
+    // A delay no test run reaches: only whenIdle (the shutdown flush) can start the write.
+    const output = new LogOutput(target, { ...outputOptions, writeDelayMs: 600_000, maxQueuedBytes: 1 << 20 });
+    for (let i = 0; i < 20; i++) {
+      output.accept(line(i));
+      await nextTurn();
+    }
+    assert.equal(target.writes, 0, 'nothing written while the delay runs');
+    assert.equal(output.idle(), false);
+    await output.whenIdle();
+    output.end();
+    closeSync(fd);
+    assert.equal(target.writes, 1);
+    const lines = readFileSync(join(dir, 'out.ndjson'), 'utf8').trimEnd().split('\n');
+    assert.deepEqual(lines.map((l) => (JSON.parse(l) as { i: number }).i), Array.from({ length: 20 }, (_, i) => i));
+  });
+
+  it('writes by itself once the delay has passed, and at once when eagerBatchBytes are queued', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'log-output-'));
+    const fd = openSync(join(dir, 'out.ndjson'), 'a');
+    const delayed = new LogOutput(new SwitchTarget(fd), { ...outputOptions, writeDelayMs: 5, maxQueuedBytes: 1 << 20 });
+    delayed.accept(line(0));
+    await waitUntil(() => delayed.stats.written === 1, 'the delayed line written without a flush');
+    const eagerTarget = new CountingTarget(fd);
+    const eager = new LogOutput(eagerTarget, { ...outputOptions, writeDelayMs: 600_000, eagerBatchBytes: 10 * line(0).length, maxQueuedBytes: 1 << 20 });
+    for (let i = 1; i <= 10; i++) eager.accept(line(i));
+    await waitUntil(() => eager.stats.written === 10, 'ten lines (eagerBatchBytes) written without waiting for the delay');
+    eager.accept(line(11));
+    await nextTurn();
+    assert.equal(eager.snapshot().queuedLines, 1, 'one more line waits for the delay again');
+    await eager.whenIdle();
+    eager.end();
+    delayed.end();
+    closeSync(fd);
+    assert.equal(eagerTarget.writes, 2);
+    assert.equal(readFileSync(join(dir, 'out.ndjson'), 'utf8').trimEnd().split('\n').length, 12);
+  });
+});
 
 describe('log output', () => {
   it('writes every accepted line once, in order, in batches', async () => {

@@ -14,7 +14,7 @@
  *    and counted, and the counts are reported once per `reportIntervalMs` on stderr and as a
  *    log record (event.action `log-output-trouble`) through the outputs that still work;
  *  - kill -9: only lines queued but not yet handed to the kernel are lost — those accepted
- *    during the write in flight, a few milliseconds' worth;
+ *    during the write in flight and the write delay (LOG_WRITE_DELAY_MS), a few milliseconds' worth;
  *  - shutdown: `flushLogWriter` waits until every accepted line of every output is written,
  *    bounded by a timeout; what is still queued then is counted as dropped and said on stderr.
  *
@@ -39,6 +39,8 @@ export interface LogWriterOptions {
   elasticsearch?: ElasticsearchOutputOptions;
   /** Per output. */
   maxQueuedBytes: number;
+  /** Per output: longest wait of a queued line for its write (output.ts); default 0, every event-loop turn. */
+  writeDelayMs?: number;
   reportIntervalMs: number;
   /** Logs a trouble report as a record (through winston, so it is a normal ECS app line). */
   report?: (message: string, details: TroubleReport) => void;
@@ -56,6 +58,8 @@ export type LogWriterStats = Partial<Record<'file' | 'stdout', OutputStats>> & {
 
 const MAX_BATCH_BYTES = 1024 * 1024;
 const RETRY_MS = 1_000;
+/** Queued bytes that start a write at once: enough lines that the hand-off is amortised. */
+const EAGER_BATCH_BYTES = 16 * 1024;
 
 let outputs: LogOutput[] = [];
 let memoryOutput: ((line: string) => void) | undefined;
@@ -80,6 +84,8 @@ export function configureLogWriter(options: LogWriterOptions): void {
     maxQueuedBytes: options.maxQueuedBytes,
     maxBatchBytes: options.file === undefined ? MAX_BATCH_BYTES : Math.max(1, Math.min(MAX_BATCH_BYTES, options.file.maxBytes)),
     retryMs: RETRY_MS,
+    writeDelayMs: options.writeDelayMs ?? 0,
+    eagerBatchBytes: EAGER_BATCH_BYTES,
     onError: () => {
       // Counted by the output; reported once per interval by the reporter below.
     },
