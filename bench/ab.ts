@@ -105,11 +105,26 @@ export interface AbOptions {
    * its two windows.
    */
   together?: boolean;
+  /**
+   * Seconds with no requests at the end of each cycle, every arm measured at once: what an
+   * arm costs per second whatever the load (a sampler's cost per sample), apart from what it
+   * costs per request. 0 = none.
+   */
+  idleSeconds?: number;
   progress: (line: string) => void;
+}
+
+/** One arm's CPU over an idle window (no requests). */
+export interface AbIdle {
+  cycle: number;
+  arm: string;
+  seconds: number;
+  cpuNs: number | undefined;
 }
 
 export interface AbRun {
   windows: AbWindow[];
+  idle: AbIdle[];
   rate: number;
   windowSeconds: number;
   cycles: number;
@@ -158,6 +173,22 @@ async function oneWindow(arm: AbArm, cycle: number, seconds: number, options: Ab
   };
 }
 
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function idleWindow(arms: readonly AbArm[], cycle: number, seconds: number): Promise<AbIdle[]> {
+  // A moment for the last responses' leftovers (socket close, GC) before counting.
+  await sleep(500);
+  const before = arms.map((a) => threadCpuNs(a.server.child.pid as number));
+  const started = performance.now();
+  await sleep(seconds * 1000);
+  const wall = (performance.now() - started) / 1000;
+  return arms.map((a, i) => {
+    const now = threadCpuNs(a.server.child.pid as number);
+    const was = before[i];
+    return { cycle, arm: a.name, seconds: wall, cpuNs: now === undefined || was === undefined ? undefined : now - was };
+  });
+}
+
 /** Warm-up on every arm, then `cycles` cycles of one window per arm, in a rotating order. */
 export async function runAbWindows(options: AbOptions): Promise<AbRun> {
   const loadAverageStart = loadavg()[0] ?? Number.NaN;
@@ -168,6 +199,7 @@ export async function runAbWindows(options: AbOptions): Promise<AbRun> {
     }
   }
   const windows: AbWindow[] = [];
+  const idle: AbIdle[] = [];
   const report = (w: AbWindow): void => {
     windows.push(w);
     options.progress(
@@ -192,9 +224,11 @@ export async function runAbWindows(options: AbOptions): Promise<AbRun> {
     } else {
       for (const arm of roundOrder(options.arms, cycle)) report(await oneWindow(arm, cycle, options.windowSeconds, options));
     }
+    if ((options.idleSeconds ?? 0) > 0) idle.push(...(await idleWindow(options.arms, cycle, options.idleSeconds ?? 0)));
   }
   return {
     windows,
+    idle,
     rate: options.rate,
     windowSeconds: options.windowSeconds,
     cycles: options.cycles,
@@ -238,10 +272,24 @@ export interface ArmSummary {
   errors: number;
   non2xx: number;
   p99Ms: number;
+  /** CPU per second with no requests (µs/s), over the idle windows; NaN without them. */
+  idleUsPerSecond: Spread;
+}
+
+/**
+ * An arm's extra CPU against the baseline, split in two: per second whatever the load (from
+ * the idle windows) and per request (the rest of the loaded windows' difference at `rate`).
+ * Approximate: a sampler's sample costs differently on an idle thread (a wake-up) than on a
+ * busy one (a deeper stack to walk), and the split assumes one price.
+ */
+export function splitCost(arm: ArmSummary, baseline: ArmSummary, rate: number): { fixedUsPerSecond: number; perRequestUs: number; fixedUsPerRequest: number } {
+  const fixedUsPerSecond = arm.idleUsPerSecond.median - baseline.idleUsPerSecond.median;
+  const fixedUsPerRequest = fixedUsPerSecond / rate;
+  return { fixedUsPerSecond, fixedUsPerRequest, perRequestUs: arm.cpuUs.median - baseline.cpuUs.median - fixedUsPerRequest };
 }
 
 /** Per arm: its CPU per request and its paired ratios to `baseline`, cycle by cycle. */
-export function summariseAb(windows: readonly AbWindow[], baseline: string): ArmSummary[] {
+export function summariseAb(windows: readonly AbWindow[], baseline: string, idle: readonly AbIdle[] = []): ArmSummary[] {
   const arms = [...new Set(windows.map((w) => w.arm))];
   const cycles = [...new Set(windows.map((w) => w.cycle))].sort((a, b) => a - b);
   const at = (arm: string, cycle: number): AbWindow | undefined => windows.find((w) => w.arm === arm && w.cycle === cycle);
@@ -257,6 +305,7 @@ export function summariseAb(windows: readonly AbWindow[], baseline: string): Arm
       errors: mine.reduce((n, w) => n + w.errors, 0),
       non2xx: mine.reduce((n, w) => n + w.non2xx, 0),
       p99Ms: median(mine.map((w) => w.p99Ms)),
+      idleUsPerSecond: spreadOf(idle.filter((w) => w.arm === arm).map((w) => (w.cpuNs === undefined ? Number.NaN : w.cpuNs / 1000 / w.seconds))),
     };
   });
 }

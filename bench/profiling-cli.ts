@@ -16,7 +16,7 @@ import { parseCommandLine, runCli, UsageError } from '../src/cli/usage';
 import { loadConfig } from '../src/config';
 import { PROJECT_ROOT } from '../src/paths';
 import { pinProcess, pinningStatus } from '../loadtest/cpu';
-import { runAbWindows, summariseAb, type AbArm, type AbRun, type ArmSummary } from './ab';
+import { runAbWindows, splitCost, summariseAb, type AbArm, type AbRun, type ArmSummary } from './ab';
 import { cleanup, installSignalCleanup, onCleanup, removeDirOnCleanup } from './cleanup';
 import { textTable } from './format';
 import { machineInfo, machineLines } from './machine';
@@ -36,6 +36,8 @@ const USAGE = `usage: npm run bench:profiling [-- options]
   --hz N             PROFILING_HZ of the profiled arm (default ${BENCH_PROFILING_HZ})
   --variant SPEC     another profiled arm: name[=path/to/main.js][,KEY=VALUE…] (repeatable)
   --aa               a second obs-off arm (its ratio to the first is the method's noise)
+  --idle S           seconds without requests after each cycle, every arm at once: the part
+                     of the cost paid per second whatever the load (default 5; 0 = none)
   --together         load every arm at once in each cycle (a busy machine's bursts hit both
                      sides of each ratio alike) instead of one window after the other
   --out FILE         JSON of every window (default bench/results-profiling.json)`;
@@ -56,6 +58,7 @@ interface Options {
   variants: Variant[];
   aa: boolean;
   together: boolean;
+  idleSeconds: number;
   out: string;
 }
 
@@ -93,6 +96,7 @@ function parseOptions(argv: string[]): Options {
       variant: { type: 'string', multiple: true },
       aa: { type: 'boolean', default: false },
       together: { type: 'boolean', default: false },
+      idle: { type: 'string' },
       out: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
@@ -112,6 +116,7 @@ function parseOptions(argv: string[]): Options {
     variants,
     aa: values.aa,
     together: values.together,
+    idleSeconds: num(values.idle, 5, 'idle', true),
     out: resolve(values.out ?? join(PROJECT_ROOT, 'bench', 'results-profiling.json')),
   };
 }
@@ -154,11 +159,28 @@ export function renderAb(run: AbRun, summaries: readonly ArmSummary[], baseline:
   const perCycle = summaries
     .filter((s) => s.arm !== baseline)
     .map((s) => `  ${s.arm}: ${s.ratios.map((r) => r.toFixed(3)).join(' ')}`);
+  const base = summaries.find((s) => s.arm === baseline);
+  const split =
+    base === undefined || run.idle.length === 0
+      ? []
+      : [
+          `idle (no requests, ${run.idle[0]?.seconds.toFixed(0) ?? '?'} s after each cycle): ` + summaries.map((s) => `${s.arm} ${f1(s.idleUsPerSecond.median)} µs/s`).join(', '),
+          ...summaries
+            .filter((s) => s.arm !== baseline)
+            .map((s) => {
+              const c = splitCost(s, base, run.rate);
+              return (
+                `  ${s.arm} − ${baseline}: ${f1(c.fixedUsPerSecond)} µs of CPU per second whatever the load (${f1(c.fixedUsPerRequest)} µs per request at ${run.rate} rps) ` +
+                `+ ${f1(c.perRequestUs)} µs per request (${f1((c.perRequestUs / base.cpuUs.median) * 100)} % of ${baseline}'s ${f1(base.cpuUs.median)} µs)`
+              );
+            }),
+        ];
   return [
     `${run.cycles} cycles × ${run.windowSeconds} s windows at ${run.rate} rps (open loop, ${run.together ? 'all arms loaded at once' : 'one arm after the other'}), server CPU per request from /proc/<pid>/task/*/schedstat`,
     table,
     'per-cycle ratios:',
     ...perCycle,
+    ...split,
     `machine: load average ${run.loadAverageStart.toFixed(2)} at start, ${run.loadAverageEnd.toFixed(2)} at end; ` +
       `other processes used ${Number.isFinite(others) ? `${Math.round(others * 100)}%` : '—'} of the servers' core (median over windows)`,
   ].join('\n');
@@ -208,9 +230,10 @@ async function main(): Promise<number> {
     connections: options.connections,
     serverCpu: pinned ? SERVER_CPU : undefined,
     together: options.together,
+    idleSeconds: options.idleSeconds,
     progress,
   });
-  const summaries = summariseAb(run.windows, 'off');
+  const summaries = summariseAb(run.windows, 'off', run.idle);
   writeFileSync(options.out, `${JSON.stringify({ kind: 'recoscope-bench-profiling', machine, options, run, summaries }, null, 2)}\n`);
   process.stdout.write(`${machineLines(machine).join('\n')}\n${renderAb(run, summaries, 'off')}\n`);
   progress(`wrote ${options.out}`);
