@@ -63,7 +63,8 @@ describe('splitting a cost into per second and per request', () => {
     const windows = [win(0, 'off', 150), win(0, 'on', 180), win(1, 'off', 150), win(1, 'on', 180)];
     const [off, on] = summariseAb(windows, 'off', idle);
     assert.equal(off?.idleUsPerSecond.median, 150);
-    const split = splitCost(on!, off!, 400);
+    assert.ok(on !== undefined && off !== undefined);
+    const split = splitCost(on, off, 400);
     assert.ok(Math.abs(split.fixedUsPerSecond - 10_000) < 1e-6);
     assert.ok(Math.abs(split.fixedUsPerRequest - 25) < 1e-9);
     assert.ok(Math.abs(split.perRequestUs - 5) < 1e-9);
