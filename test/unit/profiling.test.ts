@@ -38,13 +38,13 @@ describe('pprof samples labelled by request context, folded by the profiles/ too
     time.start({ intervalMicros: 5_000, durationMillis: 60_000, withContexts: true, useCPED: false });
     const alpha = { trace: 'a'.repeat(32) };
     const beta = { trace: 'b'.repeat(32) };
-    const none = {};
     for (let round = 0; round < 20; round++) {
       time.setContext(alpha);
       burnAlpha(60);
       time.setContext(beta);
       burnBeta(60);
-      time.setContext(none);
+      // Cleared as the service clears it between requests: no context at all.
+      time.setContext(undefined);
     }
     const raw = time.stop(false, ({ context }): Record<string, string> => {
       const ctx = context?.context as { trace?: string } | undefined;
