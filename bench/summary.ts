@@ -210,7 +210,8 @@ export interface ProfilingAb {
  */
 export function breakEvenRate(fixedUsPerSecond: number, perRequestUs: number, baseUs: number, share: number): number {
   if (![fixedUsPerSecond, perRequestUs, baseUs].every(Number.isFinite) || baseUs <= 0) return Number.NaN;
-  const room = share * baseUs - perRequestUs;
+  // A negative per-request part (the idle windows overstate a sampler's price under load) is no room.
+  const room = share * baseUs - Math.max(0, perRequestUs);
   if (room <= 0) return Number.POSITIVE_INFINITY;
   return Math.max(0, fixedUsPerSecond) / room;
 }

@@ -74,6 +74,8 @@ describe('splitting a cost into per second and per request', () => {
     // 3 % of 150 µs = 4.5 µs; 1.5 µs per request leaves 3 µs, so 10 000 µs/s needs 3 334 rps.
     assert.ok(Math.abs(breakEvenRate(10_000, 1.5, 150, 0.03) - 10_000 / 3) < 1e-9);
     assert.equal(breakEvenRate(10_000, 5, 150, 0.03), Number.POSITIVE_INFINITY);
+    // A negative per-request part (idle windows overstating the fixed part) leaves no extra room.
+    assert.ok(Math.abs(breakEvenRate(10_000, -5, 150, 0.03) - 10_000 / 4.5) < 1e-9);
     assert.ok(Number.isNaN(breakEvenRate(Number.NaN, 1, 150, 0.03)));
   });
 });
