@@ -268,6 +268,8 @@ export interface ArmSummary {
   ratio: Spread;
   /** The per-cycle ratios in cycle order (what the spread is of). */
   ratios: number[];
+  /** Per-cycle difference of CPU per request to the baseline's in the same cycle, µs. */
+  diffUs: Spread;
   responses: number;
   errors: number;
   non2xx: number;
@@ -285,7 +287,9 @@ export interface ArmSummary {
 export function splitCost(arm: ArmSummary, baseline: ArmSummary, rate: number): { fixedUsPerSecond: number; perRequestUs: number; fixedUsPerRequest: number } {
   const fixedUsPerSecond = arm.idleUsPerSecond.median - baseline.idleUsPerSecond.median;
   const fixedUsPerRequest = fixedUsPerSecond / rate;
-  return { fixedUsPerSecond, fixedUsPerRequest, perRequestUs: arm.cpuUs.median - baseline.cpuUs.median - fixedUsPerRequest };
+  // The loaded difference paired by cycle, as the ratios are: medians of each side apart
+  // would carry the drift between cycles.
+  return { fixedUsPerSecond, fixedUsPerRequest, perRequestUs: arm.diffUs.median - fixedUsPerRequest };
 }
 
 /** Per arm: its CPU per request and its paired ratios to `baseline`, cycle by cycle. */
@@ -296,11 +300,13 @@ export function summariseAb(windows: readonly AbWindow[], baseline: string, idle
   return arms.map((arm) => {
     const mine = windows.filter((w) => w.arm === arm);
     const ratios = cycles.map((c) => ratio(at(arm, c)?.cpuUsPerRequest ?? Number.NaN, at(baseline, c)?.cpuUsPerRequest ?? Number.NaN));
+    const diffs = cycles.map((c) => (at(arm, c)?.cpuUsPerRequest ?? Number.NaN) - (at(baseline, c)?.cpuUsPerRequest ?? Number.NaN));
     return {
       arm,
       cpuUs: spreadOf(mine.map((w) => w.cpuUsPerRequest)),
       ratio: spreadOf(ratios),
       ratios,
+      diffUs: spreadOf(diffs),
       responses: mine.reduce((n, w) => n + w.responses, 0),
       errors: mine.reduce((n, w) => n + w.errors, 0),
       non2xx: mine.reduce((n, w) => n + w.non2xx, 0),

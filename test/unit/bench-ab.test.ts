@@ -70,6 +70,15 @@ describe('splitting a cost into per second and per request', () => {
     assert.ok(Math.abs(split.perRequestUs - 5) < 1e-9);
   });
 
+  it('pairs the loaded difference by cycle: one wild window moves one difference, not the split', () => {
+    const windows = [win(0, 'off', 100), win(0, 'on', 110), win(1, 'off', 150), win(1, 'on', 320), win(2, 'off', 300), win(2, 'on', 310)];
+    const [off, on] = summariseAb(windows, 'off');
+    assert.ok(on !== undefined && off !== undefined);
+    assert.equal(on.diffUs.median, 10);
+    // No idle windows: nothing is fixed, all of the difference is per request.
+    assert.ok(Number.isNaN(splitCost(on, off, 400).fixedUsPerSecond));
+  });
+
   it('break-even rate: where the fixed part falls under what the per-request part leaves of 3 %', () => {
     // 3 % of 150 µs = 4.5 µs; 1.5 µs per request leaves 3 µs, so 10 000 µs/s needs 3 334 rps.
     assert.ok(Math.abs(breakEvenRate(10_000, 1.5, 150, 0.03) - 10_000 / 3) < 1e-9);
