@@ -40,7 +40,8 @@ import {
   type ServerSpec,
 } from './servers';
 import { median } from './stats';
-import { evaluateTargets, summarise, traceRatioOf, type RawRow, type Route, type RowResult, type Sample, type TargetSpec } from './summary';
+import { evaluateTargets, summarise, traceRatioOf, type ProfilingAb, type RawRow, type Route, type RowResult, type Sample, type TargetSpec } from './summary';
+import { runAbWindows, splitCost, summariseAb } from './ab';
 import { measureTargets, type LiveTarget } from './throughput';
 import { scenarioPaths } from './paths';
 import { writePerformanceSection } from './docs-section';
@@ -342,10 +343,62 @@ interface Measured {
   collectorUse: CollectorUse;
   /** Each measured (not warm-up) run of a traced row: which row, when. */
   windows: RunWindow[];
+  profilingAb: ProfilingAb | undefined;
+}
+
+/** The A/B windows' rate for profiling's cost: two servers loaded at once, each at this share of capacity. */
+const PROFILING_AB_SHARE = 0.25;
+
+/**
+ * Step: profiling's CPU per request by interleaved fixed-rate A/B windows (bench/ab.ts), obs
+ * off and profiling loaded together, when both rows run. Closed-loop rounds at saturation
+ * measure CPU per request while the server fights the machine for its core; here each
+ * cycle's two windows see the same machine.
+ */
+async function measureProfilingAb(live: LiveTarget[], options: Options, headers: Record<string, string>, capacity: number, serverCpu: number | undefined): Promise<ProfilingAb | undefined> {
+  const off = live.find((t) => t.spec.id === 'knn/off');
+  const on = live.find((t) => t.spec.id === 'knn/profile');
+  if (off?.server === undefined || on?.server === undefined || !(capacity > 0)) return undefined;
+  const rate = Math.max(10, Math.round((capacity * PROFILING_AB_SHARE) / 10) * 10);
+  const cycles = options.quick ? 3 : 8;
+  const windowSeconds = options.quick ? 5 : 10;
+  progress(`profiling's cost: ${cycles} A/B cycles of ${windowSeconds}-s windows, obs off and profiling loaded together at ${rate} rps each, then idle`);
+  const run = await runAbWindows({
+    arms: [
+      { name: 'off', server: off.server },
+      { name: 'profile', server: on.server },
+    ],
+    paths: off.paths,
+    headers,
+    rate,
+    windowSeconds,
+    cycles,
+    warmupSeconds: 0,
+    connections: options.connections,
+    serverCpu,
+    together: true,
+    idleSeconds: options.quick ? 3 : 5,
+    progress,
+  });
+  const [offSummary, onSummary] = summariseAb(run.windows, 'off', run.idle);
+  if (offSummary === undefined || onSummary === undefined) return undefined;
+  const split = splitCost(onSummary, offSummary, rate);
+  return {
+    rate,
+    windowSeconds,
+    ratio: onSummary.ratio,
+    ratios: onSummary.ratios,
+    offCpuUs: offSummary.cpuUs.median,
+    onCpuUs: onSummary.cpuUs.median,
+    fixedUsPerSecond: split.fixedUsPerSecond,
+    perRequestUs: split.perRequestUs,
+    loadAverage: (run.loadAverageStart + run.loadAverageEnd) / 2,
+    othersOnCpu: median(run.windows.map((w) => w.othersOnCpu ?? Number.NaN)),
+  };
 }
 
 /** Step: warm-up and interleaved closed-loop rounds, then every knn mode at a fixed open-loop rate. */
-async function measure(live: LiveTarget[], options: Options, apiKey: string, collector: Collector | undefined): Promise<Measured> {
+async function measure(live: LiveTarget[], options: Options, apiKey: string, collector: Collector | undefined, serverCpu: number | undefined): Promise<Measured> {
   const collectorUse: CollectorUse = new Map();
   const windows: RunWindow[] = [];
   let cpuBefore: number | undefined;
@@ -405,7 +458,8 @@ async function measure(live: LiveTarget[], options: Options, apiKey: string, col
       raw.push(...(await measureTargets(deliveryLive, { ...measureOptions, rounds, warmupSeconds: 0 })));
     }
   }
-  return { raw, collectorUse, windows };
+  const profilingAb = await measureProfilingAb(live, options, measureOptions.headers, capacity, serverCpu);
+  return { raw, collectorUse, windows, profilingAb };
 }
 
 function busyMachineNote(rows: RowResult[]): string | undefined {
@@ -599,7 +653,7 @@ async function main(): Promise<number> {
     else target.server = servers.launched.get(spec.server)?.server;
     return target;
   });
-  const { raw, collectorUse, windows } = await measure(live, options, apiKey, collector.collector);
+  const { raw, collectorUse, windows, profilingAb } = await measure(live, options, apiKey, collector.collector, pinning.serverCpu);
   const rows = summarise(raw, options.rounds);
   const busy = busyMachineNote(rows);
   if (busy !== undefined) notes.push(busy);
@@ -611,6 +665,7 @@ async function main(): Promise<number> {
   const kionFull = options.kion === 'full' && models.kion?.status === 'ok' && models.kion.train !== undefined;
   const targetChecks = evaluateTargets({
     rows,
+    ...(profilingAb === undefined ? {} : { profilingAb }),
     connections: options.connections,
     ...(kionFull && models.kion?.train !== undefined
       ? { kion: { trainSeconds: models.kion.train.totalTrainMs / 1000, maxRssBytes: models.kion.train.maxRssBytes } }

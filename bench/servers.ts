@@ -81,6 +81,10 @@ export interface ServerSpec {
   observability?: Observability;
   /** The peer stack's sampling ratio (kind 'peer'). */
   traceRatio?: number;
+  /** Another build of the service (kind 'service'), e.g. an older commit's, for a before/after run. */
+  mainJs?: string;
+  /** Extra environment for this server alone (kind 'service'), applied last. */
+  env?: Record<string, string>;
 }
 
 /** The OTEL_SERVICE_NAME of the peer stack's server. */
@@ -174,8 +178,8 @@ export async function launchServer(spec: ServerSpec, ctx: LaunchContext): Promis
     const metricsPort = MODE_PARTS[mode].metrics ? await freePort() : undefined;
     const url = `http://127.0.0.1:${port}`;
     const server = await startChildServer({
-      args: [SERVICE_MAIN_JS],
-      env: serviceEnv(mode, ctx, spec.id, port, metricsPort),
+      args: [spec.mainJs ?? SERVICE_MAIN_JS],
+      env: { ...serviceEnv(mode, ctx, spec.id, port, metricsPort), ...spec.env },
       readiness: { kind: 'poll', url, path: '/health' },
       timeoutMs: ctx.startTimeoutMs,
       keepStdout: false,

@@ -43,10 +43,8 @@ export function createApp({ models, apiKey, kRecs, metrics, admin, http = DEFAUL
   app.set('trust proxy', http.trustProxy);
 
   // First: the one observer of each request (span, access line, metrics; request-lifecycle.ts).
-  app.use(requestLifecycle({ metrics }));
-  // Inside the server span's context, so samples are labelled with its trace.
-  const profiling = requestProfiling();
-  if (profiling !== undefined) app.use(profiling);
+  // With profiling on it runs the rest of the chain in the request's sample context.
+  app.use(requestLifecycle({ metrics, chain: requestProfiling() }));
   app.use(securityHeaders);
   const corsHandler = cors(http.corsOrigins);
   if (corsHandler !== undefined) app.use(corsHandler);

@@ -79,13 +79,22 @@ export function outcomeOf(req: Request, res: Response, startedAt: bigint, endedA
   };
 }
 
+/** Runs the rest of the chain (`next`) for the lifecycle, around it (continuous profiling). */
+export type ChainRunner = (req: Request, res: Response, span: ServerSpan | undefined, next: NextFunction) => void;
+
 export interface LifecycleOptions {
   /** Prometheus metrics; undefined when METRICS_PORT=0 (no per-request cost then). */
   metrics?: ServiceMetrics | undefined;
+  /**
+   * Runs the rest of the chain instead of calling `next` directly (src/profiling/request.ts).
+   * Here rather than as a middleware of its own: every Express layer is a router dispatch
+   * per request.
+   */
+  chain?: ChainRunner | undefined;
 }
 
 /** The first middleware of the app: everything else runs inside its span context (tracing on). */
-export function requestLifecycle({ metrics }: LifecycleOptions = {}): RequestHandler {
+export function requestLifecycle({ metrics, chain }: LifecycleOptions = {}): RequestHandler {
   // Resolved once: with tracing off there is no span code on the request path at all.
   const spans = serverSpans();
   return (req: Request, res: Response, next: NextFunction) => {
@@ -101,7 +110,10 @@ export function requestLifecycle({ metrics }: LifecycleOptions = {}): RequestHan
       if (metrics !== undefined) recordRequest(metrics, outcome);
     });
     // A recorded request runs the rest of the chain inside its server span's context.
-    if (span?.context === undefined) next();
+    if (chain !== undefined) {
+      if (span?.context === undefined) chain(req, res, span, next);
+      else context.with(span.context, chain, undefined, req, res, span, next);
+    } else if (span?.context === undefined) next();
     else context.with(span.context, next);
   };
 }

@@ -5,23 +5,28 @@
  * as gzip pprof to the store, the store pruned, and one `profile-written` log line indexes it
  * (time range, labels, sample count, file) for Elasticsearch via the log pipeline.
  *
- * Labels are computed at the cut, not per request: a request only creates its small context
- * object; route, model and version are read from it when its samples are serialised.
+ * Labels are computed at the cut, not per request: a request only fills its small context
+ * object (ids, route template, model name); the version is looked up when its samples are
+ * serialised.
  */
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
-import type { Request, Response } from 'express';
 import type { Profile } from 'pprof-format';
 import type { ProfilingConfig } from '../config';
 import { LABELS, LOW_CARDINALITY_LABELS, PROFILE_WRITTEN_ACTION, type ProfileMetadata } from './labels';
-import { ensureStore, pruneStore, writeProfileFile } from './store';
+import { ProfileStore } from './store';
 
-/** What a request leaves for the profiler: read when its samples are labelled. */
+/**
+ * What a request leaves for the profiler: read when its samples are labelled. Plain strings,
+ * filled when the request's synchronous work has returned: every sample taken in the request
+ * holds its context until the cut (up to PROFILING_PERIOD_S), so holding the request and
+ * response objects instead would keep them, and what they reference, alive that long.
+ */
 export interface SampleContext {
-  req: Request;
-  res: Response;
   traceId: string | undefined;
   spanId: string | undefined;
+  route: string | undefined;
+  model: string | undefined;
 }
 
 export interface ProfilerLog {
@@ -36,7 +41,7 @@ type LabelSet = Record<string, string>;
 interface TimeProfiler {
   start(options: { intervalMicros: number; durationMillis: number; withContexts: boolean; useCPED: boolean }): void;
   stop(restart: boolean, generateLabels?: (args: { context?: { context?: object } }) => LabelSet, lowCardinalityLabels?: string[]): Profile;
-  setContext(context: object): void;
+  setContext(context: object | undefined): void;
   isStarted(): boolean;
 }
 
@@ -45,8 +50,12 @@ interface PprofModule {
   encode(profile: Profile): Promise<Buffer>;
 }
 
-/** The context of samples taken outside a request (labelled with nothing). */
-const NO_REQUEST: object = Object.freeze({});
+/**
+ * The context of samples taken outside a request (labelled with nothing): none at all.
+ * Clearing the native field only drops its reference; setting any object there creates a
+ * V8 global handle (and a shared pointer) each time, twice per request otherwise.
+ */
+const NO_REQUEST = undefined;
 
 /** Ids sort by time: `<UTC yyyymmddThhmmssZ>-<6 hex>`. */
 function newProfileId(now: Date): string {
@@ -54,17 +63,14 @@ function newProfileId(now: Date): string {
   return `${stamp}-${randomBytes(3).toString('hex')}`;
 }
 
-function labelsOf(ctx: SampleContext, versions: ReadonlyMap<string, string>): LabelSet {
+export function labelsOf(ctx: Partial<SampleContext>, versions: ReadonlyMap<string, string>): LabelSet {
   const labels: LabelSet = {};
   if (ctx.traceId !== undefined) labels[LABELS.traceId] = ctx.traceId;
   if (ctx.spanId !== undefined) labels[LABELS.spanId] = ctx.spanId;
-  // Express sets req.route when a route matched: its template, never the raw path.
-  const route = (ctx.req.route as { path?: unknown } | undefined)?.path;
-  if (typeof route === 'string') labels[LABELS.route] = route;
-  const model = ctx.res.locals.reco?.model;
-  if (model !== undefined) {
-    labels[LABELS.model] = model;
-    const version = versions.get(model);
+  if (ctx.route !== undefined) labels[LABELS.route] = ctx.route;
+  if (ctx.model !== undefined) {
+    labels[LABELS.model] = ctx.model;
+    const version = versions.get(ctx.model);
     if (version !== undefined) labels[LABELS.modelVersion] = version;
   }
   return labels;
@@ -99,7 +105,6 @@ export function summarise(profile: Profile): Pick<ProfileMetadata, 'samples' | '
 }
 
 export class ContinuousProfiler {
-  private readonly dir: string;
   private currentId: string;
   private startedAt: Date;
   private timer: NodeJS.Timeout | undefined;
@@ -112,8 +117,8 @@ export class ContinuousProfiler {
     private readonly pprof: PprofModule,
     private readonly config: ProfilingConfig,
     private readonly log: ProfilerLog,
+    private readonly profiles: ProfileStore,
   ) {
-    this.dir = resolve(config.dir);
     this.startedAt = new Date();
     this.currentId = newProfileId(this.startedAt);
   }
@@ -122,8 +127,7 @@ export class ContinuousProfiler {
   static async start(config: ProfilingConfig, log: ProfilerLog): Promise<ContinuousProfiler> {
     // Loaded only when profiling is on: off, the native addon is never mapped into the process.
     const pprof = (await import('@datadog/pprof')) as unknown as PprofModule;
-    const profiler = new ContinuousProfiler(pprof, config, log);
-    await ensureStore(profiler.dir);
+    const profiler = new ContinuousProfiler(pprof, config, log, await ProfileStore.open(resolve(config.dir)));
     pprof.time.start({
       intervalMicros: Math.round(1_000_000 / config.hz),
       // Cut by us every period; the profiler's own duration only matters for profile().
@@ -152,7 +156,7 @@ export class ContinuousProfiler {
   }
 
   get storeDir(): string {
-    return this.dir;
+    return this.profiles.dir;
   }
 
   /**
@@ -181,8 +185,9 @@ export class ContinuousProfiler {
       profile = this.pprof.time.stop(
         !last,
         ({ context }) => {
-          const ctx = context?.context as SampleContext | undefined;
-          return ctx?.req === undefined ? {} : labelsOf(ctx, versions);
+          // Outside a request there is no context (or the sampler's initial `{}`): no labels.
+          const ctx = context?.context as Partial<SampleContext> | undefined;
+          return ctx === undefined ? {} : labelsOf(ctx, versions);
         },
         [...LOW_CARDINALITY_LABELS],
       );
@@ -199,12 +204,12 @@ export class ContinuousProfiler {
   private async store(id: string, start: Date, end: Date, profile: Profile): Promise<void> {
     try {
       const data = await this.pprof.encode(profile);
-      const file = await writeProfileFile(this.dir, id, data);
+      const file = await this.profiles.write(id, data);
       const summary = summarise(profile);
       const metadata: ProfileMetadata = {
         id,
         file,
-        store: this.dir,
+        store: this.profiles.dir,
         start: start.toISOString(),
         end: end.toISOString(),
         duration_ms: end.getTime() - start.getTime(),
@@ -216,11 +221,11 @@ export class ContinuousProfiler {
         event: { action: PROFILE_WRITTEN_ACTION },
         recoscope: { profile: metadata },
       });
-      const pruned = await pruneStore(this.dir, { maxBytes: this.config.maxBytes, maxAgeMs: this.config.maxAgeMs }, file);
+      const pruned = await this.profiles.prune({ maxBytes: this.config.maxBytes, maxAgeMs: this.config.maxAgeMs }, file);
       if (pruned.removed > 0) {
         this.log.info(`profile store: removed ${pruned.removed} old profiles (${pruned.removedBytes} bytes); ${pruned.files} files, ${pruned.bytes} bytes left`, {
           event: { action: 'profile-store-pruned' },
-          recoscope: { profile_store: { dir: this.dir, ...pruned, max_bytes: this.config.maxBytes, max_age_ms: this.config.maxAgeMs } },
+          recoscope: { profile_store: { dir: this.profiles.dir, ...pruned, max_bytes: this.config.maxBytes, max_age_ms: this.config.maxAgeMs } },
         });
       }
     } catch (error) {

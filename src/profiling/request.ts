@@ -1,11 +1,11 @@
 /**
- * The request path's one hook into profiling: a middleware placed right after the tracing
- * middleware (so the server span, when recorded, is the active span). It gives the request a
- * sample context (trace and span id of a sampled trace; route and model are read from the
- * request when its samples are labelled) and puts the current profile id on the server span.
+ * The request path's one hook into profiling: the request lifecycle (the app's first
+ * middleware, src/http/request-lifecycle.ts) runs the rest of the chain through it, with the
+ * request's server span when tracing is on. It gives the request a
+ * sample context (trace and span id of a sampled trace; the route template and model name once
+ * the chain has run) and puts the current profile id on the server span.
  */
-import { trace, TraceFlags } from '@opentelemetry/api';
-import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { ChainRunner } from '../http/request-lifecycle';
 import { PROFILE_ID_ATTRIBUTE } from './labels';
 import type { ContinuousProfiler, SampleContext } from './profiler';
 
@@ -16,16 +16,22 @@ export function setActiveProfiler(profiler: ContinuousProfiler | undefined): voi
   active = profiler;
 }
 
-/** The middleware, or undefined when profiling is off (install nothing, cost nothing). */
-export function requestProfiling(): RequestHandler | undefined {
+/** The chain runner, or undefined when profiling is off (install nothing, cost nothing). */
+export function requestProfiling(): ChainRunner | undefined {
   const profiler = active;
   if (profiler === undefined) return undefined;
-  return (req: Request, res: Response, next: NextFunction) => {
-    const span = trace.getActiveSpan();
-    const ids = span?.spanContext();
-    const sampled = span !== undefined && span.isRecording() && ids !== undefined && (ids.traceFlags & TraceFlags.SAMPLED) !== 0;
-    if (sampled) span.setAttribute(PROFILE_ID_ATTRIBUTE, profiler.profileId());
-    const ctx: SampleContext = { req, res, traceId: sampled ? ids.traceId : undefined, spanId: sampled ? ids.spanId : undefined };
+  return (req, res, span, next) => {
+    // Sampled: the sampler kept the trace, so its spans are exported and can be looked up.
+    const recorded = span?.sampled === true ? span.request : undefined;
+    recorded?.span.setAttribute(PROFILE_ID_ATTRIBUTE, profiler.profileId());
+    const ids = recorded === undefined ? undefined : span?.ids;
+    const ctx: SampleContext = { traceId: ids?.traceId, spanId: ids?.spanId, route: undefined, model: undefined };
     profiler.run(ctx, next);
+    // The chain's synchronous work has returned: the request was routed and the reco route
+    // has named its model. Express sets req.route when a route matched: its template, never
+    // the raw path.
+    const route = (req.route as { path?: unknown } | undefined)?.path;
+    if (typeof route === 'string') ctx.route = route;
+    ctx.model = res.locals.reco?.model;
   };
 }

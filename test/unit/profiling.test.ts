@@ -15,8 +15,8 @@ import { ownFrames, pprofToFolded } from '../../profiles/continuous';
 import { frameShares, totalSamples } from '../../profiles/folded';
 import { ConfigError, loadConfig } from '../../src/config';
 import { LABELS } from '../../src/profiling/labels';
-import { summarise } from '../../src/profiling/profiler';
-import { pruneStore } from '../../src/profiling/store';
+import { labelsOf, summarise } from '../../src/profiling/profiler';
+import { ProfileStore, pruneStore } from '../../src/profiling/store';
 
 function burnAlpha(ms: number): number {
   const until = performance.now() + ms;
@@ -38,13 +38,13 @@ describe('pprof samples labelled by request context, folded by the profiles/ too
     time.start({ intervalMicros: 5_000, durationMillis: 60_000, withContexts: true, useCPED: false });
     const alpha = { trace: 'a'.repeat(32) };
     const beta = { trace: 'b'.repeat(32) };
-    const none = {};
     for (let round = 0; round < 20; round++) {
       time.setContext(alpha);
       burnAlpha(60);
       time.setContext(beta);
       burnBeta(60);
-      time.setContext(none);
+      // Cleared as the service clears it between requests: no context at all.
+      time.setContext(undefined);
     }
     const raw = time.stop(false, ({ context }): Record<string, string> => {
       const ctx = context?.context as { trace?: string } | undefined;
@@ -103,6 +103,47 @@ describe('profile store retention', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+  it('keeps its own index: profiles of an earlier run count, writes and removals keep it equal to the directory', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'recoscope-store-'));
+    try {
+      const now = Date.now();
+      make(dir, '20260101T000000Z-000001.pb.gz', 300, 60_000, now);
+      make(dir, '20260101T000010Z-000002.pb.gz', 300, 50_000, now);
+      const store = await ProfileStore.open(dir);
+      assert.deepEqual({ files: store.files, bytes: store.bytes }, { files: 2, bytes: 600 });
+      const a = await store.write('20260101T000020Z-000003', Buffer.alloc(300), now - 1_000);
+      const b = await store.write('20260101T000030Z-000004', Buffer.alloc(300), now);
+      assert.equal(b, '20260101T000030Z-000004.pb.gz');
+      // 1 200 bytes against a bound of 700: the two oldest (the earlier run's) go first.
+      const pruned = await store.prune({ maxBytes: 700, maxAgeMs: 3_600_000 }, b, now);
+      assert.deepEqual(pruned, { removed: 2, removedBytes: 600, files: 2, bytes: 600 });
+      assert.deepEqual(readdirSync(dir).sort(), [a, b]);
+      // A file an operator removed is not an error, and leaves the index.
+      rmSync(join(dir, a));
+      const again = await store.prune({ maxBytes: 300, maxAgeMs: 3_600_000 }, b, now);
+      assert.deepEqual(again, { removed: 1, removedBytes: 300, files: 1, bytes: 300 });
+      const reopened = await ProfileStore.open(dir);
+      assert.deepEqual({ files: reopened.files, bytes: reopened.bytes }, { files: store.files, bytes: store.bytes });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('sample labels from a request context', () => {
+  it('names trace, span, route template, model and its version; an empty context has none', () => {
+    const versions = new Map([['knn', 'v7']]);
+    const ctx = { traceId: 't'.repeat(32), spanId: 's'.repeat(16), route: '/reco/:model_name/:user_id', model: 'knn' };
+    assert.deepEqual(labelsOf(ctx, versions), {
+      [LABELS.traceId]: ctx.traceId,
+      [LABELS.spanId]: ctx.spanId,
+      [LABELS.route]: ctx.route,
+      [LABELS.model]: 'knn',
+      [LABELS.modelVersion]: 'v7',
+    });
+    assert.deepEqual(labelsOf({ model: 'popular' }, versions), { [LABELS.model]: 'popular' });
+    assert.deepEqual(labelsOf({}, versions), {});
   });
 });
 

@@ -1,0 +1,131 @@
+/**
+ * The A/B windows' arithmetic (bench/ab.ts) and profiling's target built from it
+ * (bench/summary.ts), on hand-made windows; plus the /proc readers on this process.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { cpuTicks, splitCost, spreadOf, summariseAb, threadCpuNs, type AbIdle, type AbWindow } from '../../bench/ab';
+import { breakEvenRate, evaluateTargets, type ProfilingAb } from '../../bench/summary';
+
+function win(cycle: number, arm: string, cpuUsPerRequest: number, responses = 1000): AbWindow {
+  return {
+    cycle,
+    arm,
+    responses,
+    errors: 0,
+    non2xx: 0,
+    p50Ms: 1,
+    p99Ms: 2,
+    wallSeconds: 10,
+    cpuNs: cpuUsPerRequest * 1000 * responses,
+    cpuTickSeconds: (cpuUsPerRequest * responses) / 1e6,
+    cpuUsPerRequest,
+    othersOnCpu: 0.5,
+  };
+}
+
+describe('A/B windows: paired ratios per cycle', () => {
+  it('pairs each arm with the baseline of its own cycle, so drift between cycles cancels', () => {
+    // The machine gets slower cycle by cycle (100 → 200 µs), the arm always costs 10 % more.
+    const windows = [win(0, 'off', 100), win(0, 'on', 110), win(1, 'on', 165), win(1, 'off', 150), win(2, 'off', 200), win(2, 'on', 220)];
+    const [off, on] = summariseAb(windows, 'off');
+    assert.equal(off?.arm, 'off');
+    assert.deepEqual(off?.ratios, [1, 1, 1]);
+    assert.equal(on?.arm, 'on');
+    for (const r of on?.ratios ?? []) assert.ok(Math.abs(r - 1.1) < 1e-9, `ratio ${r}`);
+    assert.ok(Math.abs((on?.ratio.median ?? 0) - 1.1) < 1e-9);
+    // The ratio of the medians would be 165 / 150 = 1.10 here too, but their spread is the drift.
+    assert.equal(on?.cpuUs.min, 110);
+    assert.equal(on?.cpuUs.max, 220);
+    assert.equal(on?.responses, 3000);
+  });
+
+  it('a cycle missing one side adds no ratio', () => {
+    const [, on] = summariseAb([win(0, 'off', 100), win(0, 'on', 120), win(1, 'on', 500)], 'off');
+    assert.equal(on?.ratio.n, 1);
+    assert.ok(Math.abs((on?.ratio.median ?? 0) - 1.2) < 1e-9);
+  });
+
+  it('spread: median, nearest-rank quartiles, extremes, NaN ignored', () => {
+    const s = spreadOf([5, 1, Number.NaN, 3, 2, 4]);
+    assert.deepEqual(s, { median: 3, q1: 2, q3: 4, min: 1, max: 5, n: 5 });
+    assert.ok(Number.isNaN(spreadOf([]).median));
+  });
+});
+
+describe('splitting a cost into per second and per request', () => {
+  it('takes the idle difference as the fixed part and the rest of the loaded difference per request', () => {
+    // Sampler: 10 000 µs/s idle on top of 150; at 400 rps that is 25 µs/req of the 30 µs difference.
+    const idle: AbIdle[] = [0, 1].flatMap((cycle) => [
+      { cycle, arm: 'off', seconds: 5, cpuNs: 150 * 5 * 1000 },
+      { cycle, arm: 'on', seconds: 5, cpuNs: 10_150 * 5 * 1000 },
+    ]);
+    const windows = [win(0, 'off', 150), win(0, 'on', 180), win(1, 'off', 150), win(1, 'on', 180)];
+    const [off, on] = summariseAb(windows, 'off', idle);
+    assert.equal(off?.idleUsPerSecond.median, 150);
+    assert.ok(on !== undefined && off !== undefined);
+    const split = splitCost(on, off, 400);
+    assert.ok(Math.abs(split.fixedUsPerSecond - 10_000) < 1e-6);
+    assert.ok(Math.abs(split.fixedUsPerRequest - 25) < 1e-9);
+    assert.ok(Math.abs(split.perRequestUs - 5) < 1e-9);
+  });
+
+  it('pairs the loaded difference by cycle: one wild window moves one difference, not the split', () => {
+    const windows = [win(0, 'off', 100), win(0, 'on', 110), win(1, 'off', 150), win(1, 'on', 320), win(2, 'off', 300), win(2, 'on', 310)];
+    const [off, on] = summariseAb(windows, 'off');
+    assert.ok(on !== undefined && off !== undefined);
+    assert.equal(on.diffUs.median, 10);
+    // No idle windows: nothing is fixed, all of the difference is per request.
+    assert.ok(Number.isNaN(splitCost(on, off, 400).fixedUsPerSecond));
+  });
+
+  it('break-even rate: where the fixed part falls under what the per-request part leaves of 3 %', () => {
+    // 3 % of 150 µs = 4.5 µs; 1.5 µs per request leaves 3 µs, so 10 000 µs/s needs 3 334 rps.
+    assert.ok(Math.abs(breakEvenRate(10_000, 1.5, 150, 0.03) - 10_000 / 3) < 1e-9);
+    assert.equal(breakEvenRate(10_000, 5, 150, 0.03), Number.POSITIVE_INFINITY);
+    // A negative per-request part (idle windows overstating the fixed part) leaves no extra room.
+    assert.ok(Math.abs(breakEvenRate(10_000, -5, 150, 0.03) - 10_000 / 4.5) < 1e-9);
+    assert.ok(Number.isNaN(breakEvenRate(Number.NaN, 1, 150, 0.03)));
+  });
+});
+
+describe("profiling's target from the A/B windows", () => {
+  const ab = (median: number): ProfilingAb => ({
+    rate: 400,
+    windowSeconds: 10,
+    ratio: { median, q1: median - 0.01, q3: median + 0.01, min: median - 0.02, max: median + 0.02, n: 8 },
+    ratios: [],
+    offCpuUs: 150,
+    onCpuUs: 150 * median,
+    fixedUsPerSecond: 10_000,
+    perRequestUs: 1.5,
+    loadAverage: 12,
+    othersOnCpu: 0.7,
+  });
+  const target = (input: ProfilingAb) => evaluateTargets({ rows: [], connections: 16, profilingAb: input }).find((t) => t.name.startsWith('/reco/knn CPU/req with profiling'));
+
+  it('is judged on the median paired ratio, and says from which rate 3 % holds', () => {
+    const missed = target(ab(1.17));
+    assert.equal(missed?.verdict, 'missed');
+    assert.equal(missed?.measured, '1.17×');
+    assert.match(missed?.name ?? '', /interleaved A\/B at 400 rps/);
+    assert.match(missed?.note ?? '', /10\.0 ms CPU\/s whatever the load \+ 1\.5 µs\/req, so ≤ 3 % from 3340 rps up/);
+    assert.equal(target(ab(1.02))?.verdict, 'met');
+  });
+});
+
+describe('/proc readers', () => {
+  it('this process: CPU time grows with work; CPU 0 has busy ≤ total ticks', () => {
+    const before = threadCpuNs(process.pid);
+    assert.ok(before !== undefined && before > 0);
+    const until = performance.now() + 30;
+    let x = 0;
+    while (performance.now() < until) x += Math.sqrt(x + 1);
+    assert.ok(x > 0);
+    const after = threadCpuNs(process.pid) as number;
+    assert.ok(after > before, `${after} > ${before}`);
+    const cpu0 = cpuTicks(0);
+    assert.ok(cpu0 !== undefined && cpu0.busy <= cpu0.total && cpu0.total > 0);
+    assert.equal(threadCpuNs(2 ** 30), undefined);
+  });
+});
