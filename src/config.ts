@@ -227,6 +227,10 @@ const envSchema = z.object({
   // Set by the supervisor for each worker it forks (1..WORKERS), never by hand.
   WORKER_SLOT: int(1, 256).optional(),
 
+  // A/B experiments served through the reco route (src/experiments/): a JSON file, read and
+  // validated at start-up; unset = no experiments.
+  EXPERIMENTS_FILE: z.string().min(1).optional(),
+
   ...otelShape,
   ...profilingShape,
 });
@@ -401,6 +405,8 @@ function configFrom(e: Env) {
         : { url: e.LOG_ELASTICSEARCH_URL, index: e.LOG_ELASTICSEARCH_INDEX, maxDocs: e.LOG_ELASTICSEARCH_BUFFER_DOCS, flushMs: e.LOG_ELASTICSEARCH_FLUSH_MS },
     /** WORKERS (1: one process, no supervisor; `auto`: one per CPU) and, in a forked worker, its slot. */
     workers: { count: e.WORKERS, slot: e.WORKER_SLOT },
+    /** Path of the experiments file (src/experiments/config.ts); undefined = no experiments. */
+    experimentsFile: e.EXPERIMENTS_FILE,
   };
 }
 
