@@ -196,6 +196,7 @@ describe('experiments and feedback over HTTP', () => {
       assert.equal(field(fb!, 'reco.user_id'), 42);
       assert.equal(field(fb!, 'reco.item_id'), 7);
       assert.equal(field(fb!, 'reco.feedback_event'), 'click');
+      assert.equal(field(fb!, 'reco.arm'), undefined, 'no arm for a recommendation this process did not serve');
       // The join of C's report: only the recommendation's access line carries its id.
       assert.equal(field(line, 'http.response.status_code'), 202);
       assert.equal(field(line, 'reco'), undefined);
@@ -220,6 +221,10 @@ describe('experiments and feedback over HTTP', () => {
       assert.equal(fb.res.status, 202);
       const clicks = feedbackLines().filter((r) => field(r, 'reco.recommendation_id') === id);
       assert.equal(clicks.length, 1);
+      // This process served it: the feedback line names the arm too (a dashboard's CTR by arm).
+      assert.equal(field(clicks[0]!, 'reco.arm'), 'control');
+      assert.equal(field(clicks[0]!, 'reco.experiment'), 'homepage');
+      assert.equal(field(clicks[0]!, 'reco.model_version'), 'knn-v1');
       const served = accessRecords(log.records).filter((r) => field(r, 'reco.recommendation_id') === id);
       assert.equal(served.length, 1);
       assert.equal(field(served[0]!, 'reco.arm'), 'control');

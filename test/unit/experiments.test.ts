@@ -12,6 +12,7 @@ import { ConfigError } from '../../src/config';
 import { armFor, murmur3, userHash } from '../../src/experiments/assignment';
 import { checkExperiments, parseExperiments, readExperimentsFile, type Experiment } from '../../src/experiments/config';
 import { Experiments } from '../../src/experiments';
+import { RecentRecommendations } from '../../src/experiments/recent';
 import type { ModelLookup, Recommender } from '../../src/models/types';
 
 const USERS = 100_000;
@@ -175,5 +176,17 @@ describe('the experiments file', () => {
 
   it('lists every arm, for the metric labels', () => {
     assert.deepEqual(new Experiments(parseExperiments(VALID)).armNames(), ['control', 'treatment', 'baseline']);
+  });
+});
+
+describe('recent recommendations (the arm of a feedback line)', () => {
+  it('keeps the newest entries up to its bound, evicting the oldest', () => {
+    const recent = new RecentRecommendations(3);
+    for (const id of ['a', 'b', 'c', 'd']) recent.remember(id, { experiment: 'homepage', arm: `arm-${id}` });
+    assert.equal(recent.size, 3);
+    assert.equal(recent.get('a'), undefined);
+    assert.equal(recent.get('d')?.arm, 'arm-d');
+    assert.equal(recent.get('b')?.arm, 'arm-b', 'a lookup keeps the entry');
+    assert.equal(recent.get('b')?.arm, 'arm-b');
   });
 });
