@@ -33,6 +33,20 @@ export const RECOMMENDATION_ID_HEADER = 'x-recommendation-id';
 export const FEEDBACK_EVENTS = ['click', 'view', 'purchase'] as const;
 export type FeedbackEvent = (typeof FEEDBACK_EVENTS)[number];
 
+/**
+ * The model registry's aliases (src/models/model-registry.ts): a ref `<model>@<alias>` follows
+ * promotions; a bare `<model>` means `<model>@production`.
+ */
+export const MODEL_ALIASES = ['production', 'staging', 'canary'] as const;
+export type ModelAlias = (typeof MODEL_ALIASES)[number];
+
+/** `event.action` of the log line a reload writes per alias that changed version, and per refusal. */
+export const MODEL_PROMOTED_ACTION = 'model-promoted';
+export const MODEL_REFUSED_ACTION = 'model-refused';
+
+/** POST here (Bearer ADMIN_API_KEY) reloads the models from the registry, like SIGHUP. */
+export const ADMIN_RELOAD_PATH = '/admin/models/reload';
+
 /** Route templates, as they appear in spans, metrics labels and the OpenAPI document. */
 export const ROUTES = {
   health: '/health',
