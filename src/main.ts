@@ -132,10 +132,13 @@ async function main(): Promise<void> {
   const experiments = new Experiments(experimentList);
   const metrics = config.metricsPort === 0 ? undefined : serviceMetrics(prepared);
   metrics?.setArms(experiments.armNames());
+  // An arm may serve a version no bare name serves (knn@staging): its version is a label value too.
+  metrics?.addModelVersions(experiments.servedVersions(prepared.registry));
   profileModelVersions(prepared);
   // After a promotion the metrics' model info and the profiles name the versions now served.
   prepared.registry.onSwap(() => {
     if (metrics !== undefined) setServedModels(metrics, prepared);
+    metrics?.addModelVersions(experiments.servedVersions(prepared.registry));
     profileModelVersions(prepared);
   });
   installModelReload(prepared);

@@ -25,6 +25,18 @@ export class Experiments {
     return [...this.byName.keys()];
   }
 
+  /** The versions the arms' references resolve to now (the `model_version` values they add). */
+  servedVersions(models: ModelLookup): string[] {
+    const versions = new Set<string>();
+    for (const experiment of this.byName.values()) {
+      for (const arm of experiment.arms) {
+        const version = models.get(arm.model)?.version;
+        if (version !== undefined) versions.add(version);
+      }
+    }
+    return [...versions];
+  }
+
   /** Every configured arm name (unique across experiments): the `arm` label's values. */
   armNames(): string[] {
     return [...this.byName.values()].flatMap((experiment) => experiment.arms.map((arm) => arm.name));

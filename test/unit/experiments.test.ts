@@ -174,8 +174,12 @@ describe('the experiments file', () => {
     assert.throws(() => checkExperiments(shadow, models), /experiments\.0\.name: knn is a model name/);
   });
 
-  it('lists every arm, for the metric labels', () => {
-    assert.deepEqual(new Experiments(parseExperiments(VALID)).armNames(), ['control', 'treatment', 'baseline']);
+  it('lists every arm and the versions the arms resolve to, for the metric labels', () => {
+    const experiments = new Experiments(parseExperiments(VALID));
+    assert.deepEqual(experiments.armNames(), ['control', 'treatment', 'baseline']);
+    const version = (v: string): Recommender => ({ name: 'knn', version: v, recommend: () => ({ items: [], coldStart: false, fallback: 0 }) });
+    const refs = new Map([['knn@production', version('v1')], ['knn@staging', version('v2')], ['popular', version('v1')]]);
+    assert.deepEqual(experiments.servedVersions({ get: (ref) => refs.get(ref), names: () => ['knn', 'popular'] }).sort(), ['v1', 'v2']);
   });
 });
 
