@@ -15,6 +15,7 @@ import type { ModelLookup, Recommender } from '../../src/models/types';
 import { ServiceMetrics } from '../../src/observability/metrics';
 import { registerSecret } from '../../src/observability/redact';
 import { rawRequest, type RawResponse } from '../helpers/http';
+import { HOMEPAGE_FILE } from '../helpers/experiments';
 import { MemoryLog } from '../helpers/memory-log';
 import { parseExposition, sampleSum, sampleValue } from '../helpers/metrics';
 import { buildOpenApiDocument } from '../../src/http/openapi';
@@ -38,21 +39,7 @@ const REFS = new Map<string, Recommender & { version: string }>([
 ]);
 const models: ModelLookup = { get: (ref) => REFS.get(ref), names: () => ['knn', 'popular'] };
 
-const EXPERIMENTS = new Experiments(
-  parseExperiments({
-    experiments: [
-      {
-        name: 'homepage',
-        salt: '2026-12',
-        arms: [
-          { name: 'control', model: 'knn@production', weight: 70 },
-          { name: 'treatment', model: 'knn@staging', weight: 20 },
-          { name: 'baseline', model: 'popular', weight: 10 },
-        ],
-      },
-    ],
-  }),
-);
+const EXPERIMENTS = new Experiments(parseExperiments(HOMEPAGE_FILE));
 const HOMEPAGE = EXPERIMENTS.get('homepage')!;
 
 /** A user of each arm (the first id armFor puts there). */

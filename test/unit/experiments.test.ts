@@ -14,6 +14,7 @@ import { checkExperiments, parseExperiments, readExperimentsFile, type Experimen
 import { Experiments } from '../../src/experiments';
 import { RecentRecommendations } from '../../src/experiments/recent';
 import type { ModelLookup, Recommender } from '../../src/models/types';
+import { HOMEPAGE_FILE } from '../helpers/experiments';
 
 const USERS = 100_000;
 
@@ -82,19 +83,7 @@ describe('assignment (armFor)', () => {
   });
 });
 
-const VALID = {
-  experiments: [
-    {
-      name: 'homepage',
-      salt: '2026-12',
-      arms: [
-        { name: 'control', model: 'knn@production', weight: 70 },
-        { name: 'treatment', model: 'knn@staging', weight: 20 },
-        { name: 'baseline', model: 'popular', weight: 10 },
-      ],
-    },
-  ],
-};
+const VALID = HOMEPAGE_FILE;
 
 function invalid(document: unknown): string {
   try {
