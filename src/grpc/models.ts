@@ -4,10 +4,12 @@
  */
 import type { OnnxKnnRecommender } from '../models/onnx-knn';
 import type { Stages } from '../models/stages';
-import type { BasketRecommender, ModelLookup, Recommendation, Recommender } from '../models/types';
+import type { BasketRecommender, ModelLookup, Recommendation } from '../models/types';
 import { isBasketRecommender } from '../models/types';
 
 export interface RpcModel {
+  /** The version that answers now (`reco.model_version`); read in the same tick as the call. */
+  version?(): string;
   forUser(userId: number, k: number, stages: Stages): Recommendation | Promise<Recommendation>;
   forItems(itemIds: readonly number[], k: number, stages: Stages): Recommendation | Promise<Recommendation>;
 }
@@ -20,7 +22,8 @@ export interface RpcModelLookup {
 export function rpcModels(registry: ModelLookup, onnx: OnnxKnnRecommender | undefined): RpcModelLookup {
   const models = new Map<string, RpcModel>();
   for (const name of registry.names()) {
-    if (!isBasketRecommender(registry.get(name) as Recommender)) continue;
+    const first = registry.get(name);
+    if (first === undefined || !isBasketRecommender(first)) continue;
     // Resolved per call, so a promotion reaches gRPC too (every served version of a name is the same class).
     const current = (): BasketRecommender => {
       const model = registry.get(name);
@@ -28,6 +31,7 @@ export function rpcModels(registry: ModelLookup, onnx: OnnxKnnRecommender | unde
       return model;
     };
     models.set(name, {
+      version: () => current().version,
       forUser: (userId, k, stages) => current().recommend(userId, k, stages),
       forItems: (itemIds, k, stages) => current().recommendItems(itemIds, k, stages),
     });

@@ -149,6 +149,8 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
       reco.user_id = userId;
       if (userId > MAX_USER_ID) throw errors.userNotFound(String(userId));
       if (model === undefined) throw errors.modelNotFound(request.model);
+      const version = model.version?.();
+      if (version !== undefined) reco.model_version = version;
       annotateRpc({ 'reco.model': request.model, 'reco.user_id': userId, 'reco.k': k });
       answer = timed(request.model, () => model.forUser(userId, k, requestStages()));
     } else if (request.subject === 'history') {
@@ -157,6 +159,8 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
       if (items.some((id) => id < 0)) throw invalid('item ids must be non-negative integers', ['history', 'item_ids']);
       reco.history_length = items.length;
       if (model === undefined) throw errors.modelNotFound(request.model);
+      const version = model.version?.();
+      if (version !== undefined) reco.model_version = version;
       annotateRpc({ 'reco.model': request.model, 'reco.history_length': items.length, 'reco.k': k });
       answer = timed(request.model, () => model.forItems(items, k, requestStages()));
     } else {

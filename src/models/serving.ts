@@ -35,7 +35,11 @@ export interface ServedDataset {
   interactions: Interactions;
 }
 
-/** One binding that changed version (or was refused) in a reload. */
+/**
+ * One binding that changed version (or was refused) in a reload. Logged under
+ * `recoscope.registry`, not `recoscope.model`: other lines write `recoscope.model` as a string,
+ * and one index cannot map a field as both (Elasticsearch would reject these lines).
+ */
 export interface BindingChange {
   ref: string;
   from: string | null;
@@ -79,6 +83,7 @@ export class ServedModels implements ModelLookup {
   private reloading: Promise<ReloadReport> | undefined;
   private lastPopular: PopularRecommender | undefined;
   private loadedOnce = false;
+  private readonly unsaved = new Map<string, string>();
 
   constructor(private readonly options: ServedModelsOptions) {
     this.modelNames = [...options.models];
@@ -117,6 +122,18 @@ export class ServedModels implements ModelLookup {
   /** A state already in memory (just trained or loaded at start-up), so the first reload does not read it again. */
   seed(metadata: ArtifactMetadata, state: ModelState): void {
     this.cache.set(`${metadata.model}@${metadata.version}`, { state, metadata });
+  }
+
+  /**
+   * A model trained at start-up that could not be saved (ARTIFACTS_DIR not writable): served
+   * under its bare name as `unsaved-<fingerprint>` for the life of the process, outside the registry.
+   */
+  seedUnsaved(spec: ModelSpec, state: ModelState): string {
+    const version = `unsaved-${this.options.dataset.fingerprint.slice(0, 8)}`;
+    const metadata = { model: spec.name, kind: spec.kind, params: spec.params, version } as ArtifactMetadata;
+    this.cache.set(`${spec.name}@${version}`, { state, metadata });
+    this.unsaved.set(spec.name, version);
+    return version;
   }
 
   /** Serve `name` (bare) from `ref` instead of its production (start-up fallback, MODEL_REFS). */
@@ -166,7 +183,9 @@ export class ServedModels implements ModelLookup {
       }
     };
     for (const name of this.loadedNames) {
-      await resolveInto(name, this.defaults.get(name) ?? `${name}@production`, name);
+      const unsaved = this.unsaved.get(name);
+      if (unsaved !== undefined) wanted.set(name, { model: name, version: unsaved });
+      else await resolveInto(name, this.defaults.get(name) ?? `${name}@production`, name);
       const aliases = (await store.state(name)).aliases;
       for (const alias of MODEL_ALIASES) if (aliases[alias] !== undefined) await resolveInto(`${name}@${alias}`, `${name}@${alias}`, name);
     }
@@ -225,7 +244,7 @@ export class ServedModels implements ModelLookup {
           if (!this.followsProduction(binding)) {
             log.warn(`model ${binding}: refused ${to}${from === null ? '' : `, ${from} keeps serving`}: ${reason ?? 'not loaded'}`, {
               event: { action: MODEL_REFUSED_ACTION },
-              recoscope: { model: { ref: binding, from, to, reason: reason ?? 'not loaded' } },
+              recoscope: { registry: { ref: binding, from, to, reason: reason ?? 'not loaded' } },
             });
           }
         }
@@ -256,7 +275,7 @@ export class ServedModels implements ModelLookup {
       if (this.followsProduction(change.ref)) continue;
       log.info(`model ${change.ref}: ${change.from ?? '(none)'} → ${change.to}`, {
         event: { action: MODEL_PROMOTED_ACTION },
-        recoscope: { model: { ref: change.ref, from: change.from, to: change.to } },
+        recoscope: { registry: { ref: change.ref, from: change.from, to: change.to } },
       });
     }
     // Versions no binding names any more are dropped, so memory holds only what serves.

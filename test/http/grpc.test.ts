@@ -82,7 +82,7 @@ describe('gRPC server (in-process, grpc-js client)', () => {
     const popular = instantiate(ps, trainModel(ps, data).state, data, undefined) as PopularRecommender;
     registry.add(popular);
     const ks = modelSpec('knn', PARAMS);
-    knn = instantiate(ks, trainModel(ks, data).state, data, popular) as ItemKnnRecommender;
+    knn = instantiate(ks, trainModel(ks, data).state, data, popular, 'knn-test-version') as ItemKnnRecommender;
     registry.add(knn);
     const runtime = loadOnnxRuntime();
     assert.ok(runtime.ort !== undefined, 'onnxruntime-node must be installed (an optional dependency npm ci installs)');
@@ -142,6 +142,7 @@ describe('gRPC server (in-process, grpc-js client)', () => {
     assert.equal(field(line, 'rpc.grpc.status'), 'OK');
     assert.equal(field(line, 'url.path'), METHOD);
     assert.equal(field(line, 'reco.items_count'), 7);
+    assert.equal(field(line, 'reco.model_version'), 'knn-test-version', 'the version that answered, as on HTTP');
     assert.equal(field(line, 'client.ip'), '127.0.0.1');
     assert.match(String(field(line, 'user_agent.original')), /grpc-node-js/);
   });

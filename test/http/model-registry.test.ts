@@ -92,8 +92,8 @@ describe('model registry over HTTP', () => {
     assert.deepEqual(body.changed.find((c) => c.ref === 'knn'), { ref: 'knn', from: before, to: next });
     assert.equal(body.serving.knn, next);
     assert.equal(await servedBy('/reco/knn/2'), next);
-    const promoted = await log.waitFor((r) => field(r, 'event.action') === MODEL_PROMOTED_ACTION && field(r, 'recoscope.model.to') === next);
-    assert.equal(field(promoted, 'recoscope.model.from'), before);
+    const promoted = await log.waitFor((r) => field(r, 'event.action') === MODEL_PROMOTED_ACTION && field(r, 'recoscope.registry.to') === next);
+    assert.equal(field(promoted, 'recoscope.registry.from'), before);
   });
 
   it('a corrupt version is refused with 409 saying why; the old one keeps serving', async () => {
@@ -106,7 +106,7 @@ describe('model registry over HTTP', () => {
     assert.equal(res.status, 409, res.body);
     assert.match(res.body, new RegExp(`knn: ${bad} refused \\(checksum mismatch[^)]*\\), ${serving} keeps serving`));
     assert.equal(await servedBy('/reco/knn/3'), serving);
-    const refusal = await log.waitFor((r) => field(r, 'event.action') === 'model-refused' && field(r, 'recoscope.model.to') === bad);
+    const refusal = await log.waitFor((r) => field(r, 'event.action') === 'model-refused' && field(r, 'recoscope.registry.to') === bad);
     assert.equal(field(refusal, 'log.level'), 'warn');
     assert.ok(!log.records.some((r) => JSON.stringify(r).includes(ADMIN_KEY)), 'the admin key is never logged');
   });

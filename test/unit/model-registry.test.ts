@@ -33,7 +33,7 @@ function config(dir: string, seed = 5): Config {
 interface Line {
   level: 'info' | 'warn';
   message: string;
-  meta: { event?: { action?: string }; recoscope?: { model?: { ref?: string; from?: string | null; to?: string; reason?: string } } };
+  meta: { event?: { action?: string }; recoscope?: { registry?: { ref?: string; from?: string | null; to?: string; reason?: string } } };
 }
 function memoryLog(): ModelLog & { lines: Line[]; actions: (action: string) => Line[] } {
   const lines: Line[] = [];
@@ -112,8 +112,8 @@ describe('model registry', () => {
     assert.deepEqual(report.changed.filter((c) => c.ref === 'knn'), [{ ref: 'knn', from: v1, to: v2 }]);
     assert.equal(served.get('knn')?.version, v2);
     assert.notDeepEqual(answers(), before, 'five neighbours answer differently from twenty');
-    const promoted = log.actions('model-promoted').filter((l) => l.meta.recoscope?.model?.from === v1);
-    assert.deepEqual(promoted.map((l) => l.meta.recoscope?.model?.ref), ['knn@production'], 'one line per alias changed');
+    const promoted = log.actions('model-promoted').filter((l) => l.meta.recoscope?.registry?.from === v1);
+    assert.deepEqual(promoted.map((l) => l.meta.recoscope?.registry?.ref), ['knn@production'], 'one line per alias changed');
     assert.match(promoted[0]?.message ?? '', new RegExp(`${v1} → ${v2}`));
 
     await store.promote('knn', v3);
@@ -164,7 +164,7 @@ describe('model registry', () => {
     const refused = report.refused.find((r) => r.ref === 'knn');
     assert.equal(refused?.to, corrupt);
     assert.match(refused?.reason ?? '', /checksum mismatch/);
-    const warn = log.actions('model-refused').find((l) => l.meta.recoscope?.model?.ref === 'knn@production');
+    const warn = log.actions('model-refused').find((l) => l.meta.recoscope?.registry?.ref === 'knn@production');
     assert.equal(warn?.level, 'warn');
     assert.match(warn?.message ?? '', new RegExp(`knn@production: refused ${corrupt}, ${serving} keeps serving: checksum mismatch`));
     assert.equal(served.get('knn')?.recommend(dataset.interactions.users.ids[0] as number, 10, untracedStages).items.length, 10);
@@ -192,5 +192,18 @@ describe('model registry', () => {
     assert.ok(again.registry.get('knn') !== undefined);
     assert.equal((await store.state('knn')).aliases.production, gone);
     assert.ok(restart.actions('model-refused').length > 0);
+  });
+
+  it('an ARTIFACTS_DIR that cannot be written: start-up still serves, outside the registry, and warns', async () => {
+    const notADir = join(root, 'a-file');
+    writeFileSync(notADir, 'not a directory');
+    const log = memoryLog();
+    const prepared = await prepareModels(config(notADir), log, { dataset, models: ['popular', 'knn'] });
+    const knn = prepared.registry.get('knn');
+    assert.match(knn?.version ?? '', /^unsaved-[0-9a-f]{8}$/);
+    assert.equal(knn?.recommend(dataset.interactions.users.ids[0] as number, 10, untracedStages).items.length, 10);
+    assert.equal(log.actions('artifact-save-failed').length, 2);
+    const report = await prepared.registry.reload();
+    assert.equal(report.serving.knn, knn?.version, 'a reload keeps serving it');
   });
 });
