@@ -12,10 +12,10 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Client } from '@elastic/elasticsearch';
-import type { MappingProperty } from '@elastic/elasticsearch/lib/api/types';
 import { createElasticsearchClient, LOGS_INDEX } from '../../elk/client';
 import { getField, type LogDocument } from '../../elk/log-search';
 import { setupElk } from '../../elk/setup';
+import { mappedTypes } from './es-mapping';
 import { ACCESS_DATASET, FEEDBACK_DATASET, RECOMMENDATION_ID_HEADER } from '../../src/contracts';
 import { armFor, parseExperiments } from '../../src/experiments';
 import { PROJECT_ROOT } from '../../src/paths';
@@ -106,17 +106,7 @@ describe('experiments: access and feedback lines → Filebeat → Elasticsearch'
       assert.equal(getField(doc, 'reco.arm'), armFor(experiment, user).name);
     }
 
-    const mapping = await es.indices.getMapping({ index: LOGS_INDEX });
-    const props = mapping[LOGS_INDEX]?.mappings.properties ?? {};
-    const typeOf = (path: string): string | undefined => {
-      let node: Record<string, MappingProperty> | undefined = props;
-      let prop: MappingProperty | undefined;
-      for (const part of path.split('.')) {
-        prop = node?.[part];
-        node = prop !== undefined && 'properties' in prop ? prop.properties : undefined;
-      }
-      return prop?.type;
-    };
+    const typeOf = await mappedTypes(es);
     for (const field of ['reco.experiment', 'reco.arm', 'reco.model_version', 'reco.recommendation_id', 'reco.feedback_event']) {
       assert.equal(typeOf(field), 'keyword', field);
     }
