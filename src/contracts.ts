@@ -7,6 +7,8 @@
 
 /** `event.dataset` of the per-request access line. */
 export const ACCESS_DATASET = 'recoscope.access';
+/** `event.dataset` of an accepted feedback event (POST /feedback): one line per event. */
+export const FEEDBACK_DATASET = 'recoscope.feedback';
 /** `event.dataset` of everything else the service logs. */
 export const APP_DATASET = 'recoscope.app';
 
@@ -20,6 +22,16 @@ export const EXPERIMENTS_INDEX = 'reco-experiments';
 /** Response header carrying the request's trace id (and the W3C `traceparent`). */
 export const TRACE_ID_HEADER = 'x-trace-id';
 export const TRACEPARENT_HEADER = 'traceparent';
+/**
+ * Response header of every recommendation (a 200 of the reco route): a fresh UUID v4, also
+ * the access line's `reco.recommendation_id`. A feedback event names it, which is how a click
+ * is joined with the arm and model version that served the recommendation.
+ */
+export const RECOMMENDATION_ID_HEADER = 'x-recommendation-id';
+
+/** The kinds of feedback event POST /feedback accepts (`reco.feedback_event`). */
+export const FEEDBACK_EVENTS = ['click', 'view', 'purchase'] as const;
+export type FeedbackEvent = (typeof FEEDBACK_EVENTS)[number];
 
 /**
  * The model registry's aliases (src/models/model-registry.ts): a ref `<model>@<alias>` follows
@@ -39,6 +51,7 @@ export const ADMIN_RELOAD_PATH = '/admin/models/reload';
 export const ROUTES = {
   health: '/health',
   reco: '/reco/:model_name/:user_id',
+  feedback: '/feedback',
 } as const;
 
 /**

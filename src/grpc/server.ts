@@ -220,7 +220,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
           durationSeconds: Number(outcome.durationNs) / 1e9,
           traceId: exemplarTraceId,
           cancelled: outcome.cancelled,
-          reco: { model: reco.model, errorKey: failure?.key, coldStart: reco.cold_start, fallback: reco.fallback },
+          reco: { model: reco.model, errorKey: failure?.key, coldStart: reco.cold_start, fallback: reco.fallback, modelVersion: reco.model_version },
         });
         span?.end(code, codeName(code));
       };

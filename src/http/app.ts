@@ -12,7 +12,10 @@ import { requestProfiling } from '../profiling/request';
 import { bearerCheck } from './auth';
 import { createAuthThrottle } from './auth-throttle';
 import { docsRouter } from './docs';
-import { errorHandler, methodNotAllowedHandler, notFoundHandler } from './errors';
+import { errorHandler, methodNotAllowedExcept, methodNotAllowedHandler, notFoundHandler } from './errors';
+import type { Experiments } from '../experiments';
+import { RecentRecommendations } from '../experiments/recent';
+import { feedbackHandler } from './feedback';
 import { buildOpenApiDocument, OPENAPI_PATH } from './openapi';
 import { recoHandler } from './reco-route';
 import type { ServiceMetrics } from '../observability/metrics';
@@ -21,6 +24,8 @@ import { cors, noStore, securityHeaders } from './security';
 
 export interface AppOptions {
   models: ModelLookup;
+  /** A/B experiments (EXPERIMENTS_FILE), served as `/reco/<experiment>/<user_id>`; default none. */
+  experiments?: Experiments;
   apiKey: string;
   kRecs: number;
   /** Docs page, CORS, proxies, wrong-key throttle; defaults: DEFAULT_HTTP_SETTINGS. */
@@ -34,7 +39,7 @@ export interface AppOptions {
 
 export { DEFAULT_HTTP_SETTINGS };
 
-export function createApp({ models, apiKey, kRecs, metrics, admin, http = DEFAULT_HTTP_SETTINGS }: AppOptions): Express {
+export function createApp({ models, experiments, apiKey, kRecs, metrics, admin, http = DEFAULT_HTTP_SETTINGS }: AppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
@@ -59,10 +64,17 @@ export function createApp({ models, apiKey, kRecs, metrics, admin, http = DEFAUL
     .all(tracedRoute(ROUTES.health, methodNotAllowedHandler));
 
   const throttle = createAuthThrottle({ limit: http.authFailureLimit, windowMs: http.authFailureWindowMs, logger });
+  const isAuthorized = bearerCheck(apiKey);
+  // Only with experiments: the arms of recent recommendations, for their feedback lines.
+  const recent = experiments !== undefined && experiments.names().length > 0 ? new RecentRecommendations() : undefined;
   app
     .route(ROUTES.reco)
-    .get(noStore, tracedRoute(ROUTES.reco, recoHandler({ models, k: kRecs, isAuthorized: bearerCheck(apiKey), throttle })))
+    .get(noStore, tracedRoute(ROUTES.reco, recoHandler({ models, experiments, recent, k: kRecs, isAuthorized, throttle })))
     .all(noStore, tracedRoute(ROUTES.reco, methodNotAllowedHandler));
+  app
+    .route(ROUTES.feedback)
+    .post(noStore, tracedRoute(ROUTES.feedback, feedbackHandler({ isAuthorized, throttle, metrics, recent })))
+    .all(noStore, tracedRoute(ROUTES.feedback, methodNotAllowedExcept('POST')));
 
   if (admin !== undefined) {
     app
@@ -75,6 +87,7 @@ export function createApp({ models, apiKey, kRecs, metrics, admin, http = DEFAUL
     buildOpenApiDocument({
       version: PACKAGE.version,
       models: models.names(),
+      experiments: experiments?.names() ?? [],
       kRecs,
       authThrottle:
         http.authFailureLimit > 0 ? { limit: http.authFailureLimit, windowMs: http.authFailureWindowMs } : undefined,

@@ -15,6 +15,11 @@ export interface RecoFields {
   model?: string;
   /** The registry version of the model that served (its `Recommender.version`). */
   model_version?: string;
+  /** Set when the path named an experiment (`/reco/<experiment>/<user_id>`): its name and the user's arm. */
+  experiment?: string;
+  arm?: string;
+  /** Every 200 of the reco route: the `x-recommendation-id` header a feedback event names. */
+  recommendation_id?: string;
   user_id?: number;
   /** gRPC requests by item history: how many item ids the basket had. */
   history_length?: number;

@@ -13,6 +13,7 @@ import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { PROJECT_ROOT } from '../../src/paths';
 import { accessRecords, field, readLogFile, type LogRecord, type RunningService } from '../helpers/service';
+import { parseExposition } from '../helpers/metrics';
 import { freePort, stackCommand, startService, createStack, removeStack, waitFor, type TestStack } from './stack';
 
 const execFileAsync = promisify(execFile);
@@ -181,6 +182,8 @@ describe('gRPC server ← grpcurl (real client, repository .proto)', () => {
       assert.equal(value(`grpc_request_duration_seconds_count{method="${method}",status="${status}"}`), n, `duration count ${status}`);
     }
     assert.equal(value(`grpc_requests_in_progress{method="${method}"}`), 0);
-    assert.equal(value('recoscope_recommendations_total{model="knn_onnx",outcome="ok"}'), 1);
+    // One series, whatever version answered (its model_version label is bounded like the HTTP one).
+    const onnx = parseExposition(text).filter((s) => s.name === 'recoscope_recommendations_total' && s.labels.model === 'knn_onnx' && s.labels.outcome === 'ok');
+    assert.deepEqual(onnx.map((s) => [s.labels.arm, s.value]), [['none', 1]]);
   });
 });

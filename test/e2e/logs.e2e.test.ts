@@ -14,10 +14,10 @@ import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import type { Client } from '@elastic/elasticsearch';
-import type { MappingProperty } from '@elastic/elasticsearch/lib/api/types';
 import { createElasticsearchClient, LOGS_INDEX } from '../../elk/client';
 import { getField, searchLogs, type LogDocument } from '../../elk/log-search';
 import { setupElk } from '../../elk/setup';
+import { mappedTypes } from './es-mapping';
 import { type RunningService } from '../helpers/service';
 import { PROJECT_ROOT } from '../../src/paths';
 import { rawRequest } from '../helpers/http';
@@ -219,17 +219,7 @@ describe('logs: service → NDJSON files → Filebeat → Elasticsearch', { time
       assert.equal(getField(source, 'http.request.method'), 'GET');
     }
 
-    const mapping = await es.indices.getMapping({ index: LOGS_INDEX });
-    const props = mapping[LOGS_INDEX]?.mappings.properties ?? {};
-    const typeOf = (path: string): string | undefined => {
-      let node: Record<string, MappingProperty> | undefined = props;
-      let prop: MappingProperty | undefined;
-      for (const part of path.split('.')) {
-        prop = node?.[part];
-        node = prop !== undefined && 'properties' in prop ? prop.properties : undefined;
-      }
-      return prop?.type;
-    };
+    const typeOf = await mappedTypes(es);
     assert.equal(typeOf('event.duration'), 'long');
     assert.ok(['short', 'integer', 'long'].includes(typeOf('http.response.status_code') ?? ''), 'status code is numeric');
     assert.equal(typeOf('reco.model'), 'keyword');

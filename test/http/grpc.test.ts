@@ -26,6 +26,7 @@ import type { Recommendation } from '../../src/models/types';
 import { ServiceMetrics } from '../../src/observability/metrics';
 import { registerSecret } from '../../src/observability/redact';
 import { MemoryLog } from '../helpers/memory-log';
+import { parseExposition, sampleSum } from '../helpers/metrics';
 import { logger } from '../../src/observability/logger';
 import { field, type LogRecord } from '../helpers/service';
 
@@ -245,9 +246,11 @@ describe('gRPC server (in-process, grpc-js client)', () => {
       assert.equal(value(`grpc_request_duration_seconds_count{method="${METHOD}",status="${status}"}`), n, status);
     }
     assert.equal(value(`grpc_requests_in_progress{method="${METHOD}"}`), 0);
-    assert.equal(value('recoscope_recommendations_total{model="svd",outcome="model_not_found"}'), Number.NaN, 'an unknown model is not a label value');
-    assert.equal(value('recoscope_recommendations_total{model="unknown",outcome="model_not_found"}'), 1);
-    assert.equal(value('recoscope_recommendations_total{model="knn_onnx",outcome="ok"}'), 1);
+    assert.equal(sampleSum(parseExposition(text), 'recoscope_recommendations_total', { model: 'svd' }), 0, 'an unknown model is not a label value');
+    assert.equal(sampleSum(parseExposition(text), 'recoscope_recommendations_total', { model: 'unknown', outcome: 'model_not_found' }), 1);
+    // One series, whatever version answered (its model_version label is bounded like the HTTP one).
+    const onnx = parseExposition(text).filter((s) => s.name === 'recoscope_recommendations_total' && s.labels.model === 'knn_onnx' && s.labels.outcome === 'ok');
+    assert.deepEqual(onnx.map((s) => [s.labels.arm, s.value]), [['none', 1]]);
   });
 
   it('drains: an in-flight call completes, a new call is refused, then drain resolves', async () => {

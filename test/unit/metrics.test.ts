@@ -24,9 +24,10 @@ describe('ServiceMetrics', () => {
     done(m, { route: undefined, statusCode: 404 });
     const s = parseExposition(await m.render(false));
     const count = 'http_server_request_duration_seconds_count';
-    assert.equal(sampleValue(s, count, { method: '_OTHER', route: 'unmatched', status_code: '404' }), 1);
-    assert.equal(sampleValue(s, count, { method: 'GET', route: 'unmatched', status_code: '404' }), 1);
-    assert.equal(sampleValue(s, 'recoscope_recommendations_total', { model: 'unknown', outcome: 'model_not_found' }), 1);
+    const none = { arm: 'none', model_version: 'none' };
+    assert.equal(sampleValue(s, count, { method: '_OTHER', route: 'unmatched', status_code: '404', ...none }), 1);
+    assert.equal(sampleValue(s, count, { method: 'GET', route: 'unmatched', status_code: '404', ...none }), 1);
+    assert.equal(sampleValue(s, 'recoscope_recommendations_total', { model: 'unknown', outcome: 'model_not_found', ...none }), 1);
   });
 
   it('derives the outcome: error key, aborted, cold start, fallback, ok; counts filled items', async () => {
@@ -38,11 +39,11 @@ describe('ServiceMetrics', () => {
     done(m, { statusCode: 500, reco: reco({ errorKey: 'server_error', coldStart: undefined, fallback: undefined }) });
     done(m, { aborted: true, reco: reco({ coldStart: undefined, fallback: undefined }) });
     const s = parseExposition(await m.render(false));
-    const outcome = (o: string) => sampleValue(s, 'recoscope_recommendations_total', { model: 'knn', outcome: o });
+    const outcome = (o: string) => sampleValue(s, 'recoscope_recommendations_total', { model: 'knn', outcome: o, arm: 'none', model_version: 'none' });
     assert.deepEqual(['ok', 'cold_start', 'fallback', 'server_error', 'aborted'].map(outcome), [1, 1, 1, 1, 1]);
     assert.equal(sampleValue(s, 'recoscope_fallback_items_total', { model: 'knn' }), 13);
     // An aborted request that never got an answer is 499, not the default 200.
-    assert.equal(sampleValue(s, 'http_server_request_duration_seconds_count', { method: 'GET', route: ROUTES.reco, status_code: '499' }), 1);
+    assert.equal(sampleValue(s, 'http_server_request_duration_seconds_count', { method: 'GET', route: ROUTES.reco, status_code: '499', arm: 'none', model_version: 'none' }), 1);
     assert.equal(sampleValue(s, 'http_server_active_requests', {}), 0);
   });
 
@@ -61,6 +62,39 @@ describe('ServiceMetrics', () => {
     assert.match(om, /^http_server_request_duration_seconds_bucket\{le="0\.005",.*\} 1 # \{trace_id="0af7651916cd43dd8448eb211c80319c"\} 0\.003 \d+/m);
     assert.equal(om.match(/# \{/g)?.length, 1, 'one exemplar: the untraced request has none');
     assert.doesNotMatch(await m.render(false), /trace_id/);
+  });
+
+  it('labels by arm and model version: configured arms and loaded versions only, else other; exemplars kept', async () => {
+    const m = metrics();
+    m.setArms(['control', 'treatment']);
+    const reco = (arm: string | undefined, modelVersion: string | undefined) => ({ model: 'knn', errorKey: undefined, coldStart: false, fallback: 0, arm, modelVersion });
+    done(m, { traceId: '0af7651916cd43dd8448eb211c80319c', reco: reco('control', 'v1') });
+    done(m, { reco: reco('treatment', 'v1') });
+    done(m, { reco: reco('invented-arm', 'v9') });
+    done(m, { reco: reco(undefined, undefined) });
+    const s = parseExposition(await m.render(false));
+    const count = (arm: string, modelVersion: string) =>
+      sampleValue(s, 'http_server_request_duration_seconds_count', { method: 'GET', route: ROUTES.reco, status_code: '200', arm, model_version: modelVersion });
+    assert.deepEqual([count('control', 'v1'), count('treatment', 'v1'), count('other', 'other'), count('none', 'none')], [1, 1, 1, 1]);
+    const total = (arm: string, modelVersion: string) => sampleValue(s, 'recoscope_recommendations_total', { model: 'knn', outcome: 'ok', arm, model_version: modelVersion });
+    assert.deepEqual([total('control', 'v1'), total('treatment', 'v1'), total('other', 'other'), total('none', 'none')], [1, 1, 1, 1]);
+    m.addModelVersions(['v9']);
+    done(m, { reco: reco('treatment', 'v9') });
+    assert.equal(
+      sampleValue(parseExposition(await m.render(false)), 'recoscope_recommendations_total', { model: 'knn', outcome: 'ok', arm: 'treatment', model_version: 'v9' }),
+      1,
+    );
+    assert.match(await m.render(true), /^http_server_request_duration_seconds_bucket\{le="0\.0025",.*arm="control",model_version="v1"\} 1 # \{trace_id="0af7651916cd43dd8448eb211c80319c"\}/m);
+  });
+
+  it('counts accepted feedback by event', async () => {
+    const m = metrics();
+    m.feedbackEvent('click');
+    m.feedbackEvent('click');
+    m.feedbackEvent('view');
+    const s = parseExposition(await m.render(false));
+    assert.equal(sampleValue(s, 'recoscope_feedback_events_total', { event: 'click' }), 2);
+    assert.equal(sampleValue(s, 'recoscope_feedback_events_total', { event: 'view' }), 1);
   });
 
   it('concurrent renders in both formats keep each format intact', async () => {
