@@ -44,3 +44,8 @@ export const EXIT_CODES = {
   /** The dataset cannot be read or parsed (or a model cannot be trained from it). */
   dataset: 5,
 } as const;
+
+/** `event.dataset` of the online feedback lines (`POST /feedback`). */
+export const FEEDBACK_DATASET = 'recoscope.feedback';
+/** Response header of every recommendation: the id feedback refers to. */
+export const RECOMMENDATION_ID_HEADER = 'x-recommendation-id';
