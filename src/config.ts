@@ -6,6 +6,8 @@
  */
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { isModelName } from './models/catalog';
+import { parseModelRef } from './models/refs';
 import { PACKAGE } from './paths';
 
 const booleanFromEnv = z
@@ -168,6 +170,32 @@ function profilingConfig(e: z.infer<z.ZodObject<typeof profilingShape>>) {
   };
 }
 
+/**
+ * The model registry: MODEL_REFS pins what a bare model name serves, as comma-separated refs
+ * (`knn@staging,popular@20261201T231820123Z-3f9c2a1b`; default: each model's production),
+ * e.g. to profile one version. ADMIN_API_KEY guards POST /admin/models/reload (unset: no admin
+ * endpoint; SIGHUP reloads either way); it must differ from API_KEY.
+ */
+const modelRefs = z.string().transform((value, ctx): Record<string, string> => {
+  const out: Record<string, string> = {};
+  for (const ref of value.split(',').map((r) => r.trim()).filter((r) => r.length > 0)) {
+    try {
+      const parsed = parseModelRef(ref);
+      if (!isModelName(parsed.model)) throw new Error(`unknown model ${parsed.model}`);
+      if (out[parsed.model] !== undefined) throw new Error(`${parsed.model} is named twice`);
+      out[parsed.model] = ref;
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: `${(error as Error).message} (expected comma-separated <model>@<alias|version>)` });
+      return z.NEVER;
+    }
+  }
+  return out;
+});
+const registryShape = {
+  MODEL_REFS: modelRefs.optional(),
+  ADMIN_API_KEY: apiKey.optional(),
+};
+
 const envSchema = z.object({
   PORT: int(0, 65535).default(8080),
   HOST: z.string().min(1).default('0.0.0.0'),
@@ -229,6 +257,7 @@ const envSchema = z.object({
 
   ...otelShape,
   ...profilingShape,
+  ...registryShape,
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -315,6 +344,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = envSchema.safeParse(withoutEmpty(env));
   if (!parsed.success) throw configError(parsed.error);
   const e = parsed.data;
+  if (e.ADMIN_API_KEY !== undefined && e.ADMIN_API_KEY === e.API_KEY) {
+    throw new ConfigError('invalid configuration: ADMIN_API_KEY: must differ from API_KEY');
+  }
   if (e.HTTP_HEADERS_TIMEOUT_MS > e.HTTP_REQUEST_TIMEOUT_MS) {
     throw new ConfigError('invalid configuration: HTTP_HEADERS_TIMEOUT_MS: must not exceed HTTP_REQUEST_TIMEOUT_MS');
   }
@@ -399,6 +431,10 @@ function configFrom(e: Env) {
       e.LOG_ELASTICSEARCH_URL === undefined
         ? undefined
         : { url: e.LOG_ELASTICSEARCH_URL, index: e.LOG_ELASTICSEARCH_INDEX, maxDocs: e.LOG_ELASTICSEARCH_BUFFER_DOCS, flushMs: e.LOG_ELASTICSEARCH_FLUSH_MS },
+    /** Per model name, the ref its bare name serves (MODEL_REFS); unlisted models serve their production. */
+    modelRefs: e.MODEL_REFS ?? {},
+    /** Key of POST /admin/models/reload; undefined: no admin endpoint. */
+    adminApiKey: e.ADMIN_API_KEY,
     /** WORKERS (1: one process, no supervisor; `auto`: one per CPU) and, in a forked worker, its slot. */
     workers: { count: e.WORKERS, slot: e.WORKER_SLOT },
   };

@@ -21,6 +21,17 @@ export const EXPERIMENTS_INDEX = 'reco-experiments';
 export const TRACE_ID_HEADER = 'x-trace-id';
 export const TRACEPARENT_HEADER = 'traceparent';
 
+/**
+ * The model registry's aliases (src/models/model-registry.ts): a ref `<model>@<alias>` follows
+ * promotions; a bare `<model>` means `<model>@production`.
+ */
+export const MODEL_ALIASES = ['production', 'staging', 'canary'] as const;
+export type ModelAlias = (typeof MODEL_ALIASES)[number];
+
+/** `event.action` of the log line a reload writes per alias that changed version, and per refusal. */
+export const MODEL_PROMOTED_ACTION = 'model-promoted';
+export const MODEL_REFUSED_ACTION = 'model-refused';
+
 /** Route templates, as they appear in spans, metrics labels and the OpenAPI document. */
 export const ROUTES = {
   health: '/health',

@@ -120,6 +120,12 @@ async function main(): Promise<void> {
   }
   const metrics = config.metricsPort === 0 ? undefined : serviceMetrics(prepared);
   profileModelVersions(prepared);
+  // After a promotion the metrics' model info and the profiles name the versions now served.
+  prepared.registry.onSwap(() => {
+    if (metrics !== undefined) setServedModels(metrics, prepared);
+    profileModelVersions(prepared);
+  });
+  installModelReload(prepared);
   const served = metrics === undefined ? prepared.registry : timedModels(prepared.registry, metrics);
   const models = withInjectedFaults(served, { faultUserDivisor: config.faultUserDivisor, ...config.profiling });
   const app = createApp({ models, apiKey, kRecs: config.kRecs, http: config.http, ...(metrics === undefined ? {} : { metrics }) });
@@ -186,13 +192,18 @@ function safeLog(level: 'error' | 'warn' | 'info', message: string, meta: Record
 /** The registry of the process, with the served models' info and load times. */
 function serviceMetrics(prepared: PreparedModels): ServiceMetrics {
   const metrics = new ServiceMetrics({ routes: Object.values(ROUTES) });
+  setServedModels(metrics, prepared);
+  return metrics;
+}
+
+function setServedModels(metrics: ServiceMetrics, prepared: PreparedModels): void {
+  const versions = prepared.registry.servedVersions();
   metrics.setModels(
     prepared.registry.names().map((name) => {
       const timing = prepared.timings.models[name];
       return {
         model: name,
-        // A model trained at start-up has no artifact version.
-        version: timing?.version ?? 'trained-at-startup',
+        version: versions.get(name) ?? 'unversioned',
         datasetFingerprint: prepared.dataset.fingerprint,
         source: timing?.source ?? 'trained',
         loadSeconds: (timing?.ms ?? 0) / 1000,
@@ -200,14 +211,26 @@ function serviceMetrics(prepared: PreparedModels): ServiceMetrics {
     }),
     prepared.timings.datasetMs / 1000,
   );
-  return metrics;
 }
 
-/** Profile samples carry the model version as the metrics name it (the artifact's, or trained-at-startup). */
+/** Profile samples carry the registry version each model name serves. */
 function profileModelVersions(prepared: PreparedModels): void {
-  const versions = new Map<string, string>();
-  for (const name of prepared.registry.names()) versions.set(name, prepared.timings.models[name]?.version ?? 'trained-at-startup');
-  setProfiledModelVersions(versions);
+  setProfiledModelVersions(prepared.registry.servedVersions());
+}
+
+/**
+ * SIGHUP: re-read the model registry and swap in what its aliases now name (src/models/
+ * serving.ts logs each change as model-promoted, each refusal as model-refused).
+ */
+function installModelReload(prepared: PreparedModels): void {
+  process.on('SIGHUP', () => {
+    logger.info('SIGHUP: reloading the models from the registry', { event: { action: 'model-reload' } });
+    prepared.registry.reload().catch((error: unknown) => {
+      logger.error(`model reload failed, the models loaded before keep serving: ${error instanceof Error ? error.message : String(error)}`, {
+        event: { action: 'model-reload-failed' },
+      });
+    });
+  });
 }
 
 /**

@@ -172,6 +172,10 @@ export async function runSupervisor(config: Config, apiKey: string): Promise<voi
   };
   process.once('SIGTERM', () => shutdown('SIGTERM'));
   process.once('SIGINT', () => shutdown('SIGINT'));
+  // A model promotion: each worker reloads its models from the registry itself.
+  process.on('SIGHUP', () => {
+    for (const state of slots.values()) state.worker?.process.kill('SIGHUP');
+  });
 
   if (config.metricsPort !== 0) metricsServer = await listenAggregated(config, ownRegistry);
   for (let slot = 1; slot <= count; slot++) fork(slot);

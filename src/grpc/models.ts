@@ -4,7 +4,7 @@
  */
 import type { OnnxKnnRecommender } from '../models/onnx-knn';
 import type { Stages } from '../models/stages';
-import type { ModelLookup, Recommendation } from '../models/types';
+import type { BasketRecommender, ModelLookup, Recommendation, Recommender } from '../models/types';
 import { isBasketRecommender } from '../models/types';
 
 export interface RpcModel {
@@ -20,11 +20,16 @@ export interface RpcModelLookup {
 export function rpcModels(registry: ModelLookup, onnx: OnnxKnnRecommender | undefined): RpcModelLookup {
   const models = new Map<string, RpcModel>();
   for (const name of registry.names()) {
-    const model = registry.get(name);
-    if (model === undefined || !isBasketRecommender(model)) continue;
+    if (!isBasketRecommender(registry.get(name) as Recommender)) continue;
+    // Resolved per call, so a promotion reaches gRPC too (every served version of a name is the same class).
+    const current = (): BasketRecommender => {
+      const model = registry.get(name);
+      if (model === undefined || !isBasketRecommender(model)) throw new Error(`model ${name} is no longer served`);
+      return model;
+    };
     models.set(name, {
-      forUser: (userId, k, stages) => model.recommend(userId, k, stages),
-      forItems: (itemIds, k, stages) => model.recommendItems(itemIds, k, stages),
+      forUser: (userId, k, stages) => current().recommend(userId, k, stages),
+      forItems: (itemIds, k, stages) => current().recommendItems(itemIds, k, stages),
     });
   }
   if (onnx !== undefined) {

@@ -11,7 +11,10 @@ import type { RequestFailure } from './errors';
  * profile id) is one line here, set by the handler that knows it; see request-lifecycle.ts.
  */
 export interface RecoFields {
+  /** The model that served (resolved name, no `@`); before resolution the clipped requested name. */
   model?: string;
+  /** The registry version of the model that served (its `Recommender.version`). */
+  model_version?: string;
   user_id?: number;
   /** gRPC requests by item history: how many item ids the basket had. */
   history_length?: number;

@@ -47,8 +47,11 @@ export function recoHandler({ models, k, isAuthorized, throttle }: RecoRouteOpti
     }
     const userId = parseUserId(rawUserId);
     reco.user_id = userId;
-    const model = models.get(modelName);
+    // The public path takes model names only: a ref (`knn@staging`) is for configs and tools.
+    const model = modelName.includes('@') ? undefined : models.get(modelName);
     if (model === undefined) throw errors.modelNotFound(modelName);
+    reco.model = model.name;
+    reco.model_version = model.version;
     const result = model.recommend(userId, k, requestStages());
     reco.items_count = result.items.length;
     reco.cold_start = result.coldStart;

@@ -223,18 +223,53 @@ export async function loadMatchingArtifact(
   candidates.sort((a, b) => b.metadata.createdAt.localeCompare(a.metadata.createdAt) || b.metadata.version.localeCompare(a.metadata.version));
   for (const { dir, metadata } of candidates) {
     try {
-      const bytes = await readFile(join(dir, BIN_FILE));
-      const sha = createHash('sha256').update(bytes).digest('hex');
-      if (sha !== metadata.sha256) throw new Error('checksum mismatch');
-      const arrays = decodeArrays(bytes);
-      const storedIds = arrays.get('itemIds');
-      if (!(storedIds instanceof Int32Array) || !sameInts(storedIds, itemIds)) throw new Error('item ids differ from the dataset');
-      return { loaded: { state: arraysToState(spec.kind, arrays), metadata, dir }, rejected };
+      return { loaded: { state: await verifiedState(dir, metadata, itemIds), metadata, dir }, rejected };
     } catch (err) {
       rejected.push({ dir, reason: (err as Error).message });
     }
   }
   return { loaded: undefined, rejected };
+}
+
+/** The state in `dir`, after checking its bytes against the checksum and its items against the dataset's. */
+async function verifiedState(dir: string, metadata: ArtifactMetadata, itemIds: Int32Array): Promise<ModelState> {
+  const bytes = await readFile(join(dir, BIN_FILE));
+  const sha = createHash('sha256').update(bytes).digest('hex');
+  if (sha !== metadata.sha256) throw new Error('checksum mismatch');
+  const arrays = decodeArrays(bytes);
+  const storedIds = arrays.get('itemIds');
+  if (!(storedIds instanceof Int32Array) || !sameInts(storedIds, itemIds)) throw new Error('item ids differ from the dataset');
+  return arraysToState(metadata.kind, arrays);
+}
+
+/** A version's metadata.json, or undefined when the directory holds no readable one. */
+export async function readArtifactMetadata(dir: string): Promise<ArtifactMetadata | undefined> {
+  try {
+    const metadata = JSON.parse(await readFile(join(dir, METADATA_FILE), 'utf8')) as ArtifactMetadata;
+    return typeof metadata?.version === 'string' && typeof metadata.model === 'string' ? metadata : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * One given version (the registry's load, whatever its params): refused with an Error saying
+ * why when it is of another model, format or dataset, its bytes do not match its checksum, or
+ * its items are not the dataset's.
+ */
+export async function loadArtifactVersion(dir: string, model: string, fingerprint: string, itemIds: Int32Array): Promise<LoadedArtifact> {
+  const metadata = await readArtifactMetadata(dir);
+  if (metadata === undefined) throw new Error(`no readable ${METADATA_FILE} in ${dir}`);
+  if (metadata.formatVersion !== ARTIFACT_FORMAT_VERSION) throw new Error(`artifact format ${metadata.formatVersion}, this service reads ${ARTIFACT_FORMAT_VERSION}`);
+  if (metadata.model !== model) throw new Error(`artifact is of model ${metadata.model}, not ${model}`);
+  if (metadata.dataset?.fingerprint !== fingerprint) {
+    throw new Error(`trained on dataset ${String(metadata.dataset?.fingerprint).slice(0, 12)}, the service serves ${fingerprint.slice(0, 12)}`);
+  }
+  try {
+    return { state: await verifiedState(dir, metadata, itemIds), metadata, dir };
+  } catch (err) {
+    throw new Error(`${(err as Error).message} in ${dir}`);
+  }
 }
 
 function sameInts(a: Int32Array, b: Int32Array): boolean {

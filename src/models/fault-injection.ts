@@ -14,6 +14,7 @@ export function withFaultInjection(model: Recommender, divisor: number): Recomme
   if (divisor <= 0) return model;
   return {
     name: model.name,
+    version: model.version,
     recommend(userId: number, k: number, stages: Stages): Recommendation {
       // User 0 is exempt: 0 is divisible by everything, and a real dataset may well have it.
       if (userId !== 0 && userId % divisor === 0) {
@@ -45,6 +46,7 @@ export function withSlowPath(model: Recommender, divisor: number, ms: number): R
   if (divisor <= 0) return model;
   return {
     name: model.name,
+    version: model.version,
     recommend(userId: number, k: number, stages: Stages): Recommendation {
       if (userId !== 0 && userId % divisor === 0) injectedSlowPath(userId, ms);
       return model.recommend(userId, k, stages);

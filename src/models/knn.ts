@@ -22,6 +22,7 @@ import type { StageSpan, Stages } from './stages';
 import { untracedStages } from './stages';
 import { TopK } from './topk';
 import type { BasketRecommender, Recommendation } from './types';
+import { UNVERSIONED } from './refs';
 
 export class ItemKnnRecommender implements BasketRecommender {
   readonly name: string;
@@ -50,7 +51,13 @@ export class ItemKnnRecommender implements BasketRecommender {
   private rowWeights: Float32Array;
   private basket = false;
 
-  constructor(name: string, data: Interactions, graph: NeighbourGraph, popular: PopularRecommender) {
+  constructor(
+    name: string,
+    data: Interactions,
+    graph: NeighbourGraph,
+    popular: PopularRecommender,
+    readonly version: string = UNVERSIONED,
+  ) {
     if (graph.nItems !== data.nItems || graph.ptr.length !== data.nItems + 1) {
       throw new Error(`neighbour graph has ${graph.nItems} items, dataset ${data.nItems}`);
     }

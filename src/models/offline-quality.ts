@@ -16,10 +16,13 @@ export interface ArtifactEvaluation {
   /** e.g. `{"kind":"days","days":7}`: the artifact itself is trained on the whole dataset. */
   split: unknown;
   metrics: Record<string, number>;
+  /** The MLflow run of this model in that evaluation, when it was tracked (`npm run evaluate -- --mlflow`). */
+  mlflowRunId?: string;
 }
 
 interface RunRecordShape {
   id?: unknown;
+  tracking?: { mlflow?: { runIds?: Record<string, unknown> } };
   finishedAt?: unknown;
   result?: {
     k?: unknown;
@@ -45,11 +48,13 @@ export function evaluationFor(record: unknown, spec: ModelSpec, fingerprint: str
   }
   const metrics: Record<string, number> = {};
   for (const [key, value] of Object.entries((run.metrics ?? {}) as Record<string, unknown>)) if (typeof value === 'number') metrics[key] = value;
+  const mlflowRunId = r.tracking?.mlflow?.runIds?.[spec.name];
   return {
     evaluationId: r.id,
     evaluatedAt: typeof r.finishedAt === 'string' ? r.finishedAt : '',
     k: typeof result.k === 'number' ? result.k : 0,
     split: result.split?.spec,
     metrics,
+    ...(typeof mlflowRunId === 'string' ? { mlflowRunId } : {}),
   };
 }

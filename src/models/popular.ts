@@ -12,6 +12,7 @@ import { daysToSeconds } from '../data/schemas';
 import { knownItems, rowHasItem } from './history';
 import type { StageSpan, Stages } from './stages';
 import type { BasketRecommender, Recommendation } from './types';
+import { UNVERSIONED } from './refs';
 
 export interface PopularParams {
   windowDays: number;
@@ -62,7 +63,12 @@ export class PopularRecommender implements BasketRecommender {
   private rowEnd = 0;
   private result: number[] = [];
 
-  constructor(name: string, data: Interactions, state: PopularState) {
+  constructor(
+    name: string,
+    data: Interactions,
+    state: PopularState,
+    readonly version: string = UNVERSIONED,
+  ) {
     if (state.ranked.length !== data.nItems) throw new Error(`popular ranking has ${state.ranked.length} items, dataset ${data.nItems}`);
     this.name = name;
     this.data = data;

@@ -1,17 +1,21 @@
 /**
- * Start-up: load the dataset, then for each model reuse the newest matching artifact or train
- * it, and hand the server a name → model lookup.
+ * Start-up: load the dataset, then serve each model's registry production (src/models/
+ * model-registry.ts). A model with no production yet (a fresh machine) does what start-up
+ * always did, reuse the newest matching artifact or train and save one, and that version
+ * becomes its production; so does one whose production cannot be served (another dataset, a
+ * corrupt file), except that its production is left as it is (warned) for the operator.
  */
 import type { Config } from '../config';
 import type { LoadedDataset } from '../data/datasets';
 import { loadDataset } from '../data/datasets';
-import type { DatasetInfo } from './artifacts';
-import { loadMatchingArtifact } from './artifacts';
+import type { ArtifactMetadata, DatasetInfo } from './artifacts';
+import { loadMatchingArtifact, saveArtifact } from './artifacts';
 import type { ModelName, ModelSpec } from './catalog';
 import { MODEL_NAMES, modelSpec } from './catalog';
-import type { PopularRecommender } from './popular';
+import { openModelRegistry } from './model-registry';
+import { ServedModels } from './serving';
 import type { ModelState } from './training';
-import { instantiate, trainModel } from './training';
+import { trainModel } from './training';
 import type { ModelLookup, Recommender } from './types';
 
 export interface ModelLog {
@@ -20,6 +24,7 @@ export interface ModelLog {
 }
 
 /** A Map underneath, so names like `__proto__` or `constructor` are simply unknown. */
+/** A fixed name → model lookup (tests, benchmarks); the service's is ServedModels. */
 export class ModelRegistry implements ModelLookup {
   private readonly models = new Map<string, Recommender>();
 
@@ -40,12 +45,12 @@ export interface ModelTiming {
   source: 'artifact' | 'trained';
   /** Training time, or the time to read the artifact. */
   ms: number;
-  /** Artifact version when loaded from disk. */
+  /** The registry version served. */
   version?: string;
 }
 
 export interface PreparedModels {
-  registry: ModelRegistry;
+  registry: ServedModels;
   dataset: DatasetInfo & { source: string; skipped: number; duplicatesMerged: number };
   timings: { datasetMs: number; models: Record<string, ModelTiming>; totalMs: number };
 }
@@ -88,18 +93,56 @@ export async function prepareModels(config: Config, log: ModelLog, options: Prep
   const requested = options.models ?? MODEL_NAMES;
   // popular first: the kNN models are built on top of it.
   const names: ModelName[] = ['popular', ...requested.filter((n) => n !== 'popular')];
-  const registry = new ModelRegistry();
+  const store = openModelRegistry(config.artifactsDir);
+  const defaults = new Map(Object.entries(config.modelRefs));
+  const served = new ServedModels({ store, dataset: { fingerprint: dataset.fingerprint, interactions: data }, models: requested, defaults, log });
   const timings: Record<string, ModelTiming> = {};
-  let popular: PopularRecommender | undefined;
 
-  for (const name of names) {
+  /** Today's start-up for one model: the newest matching artifact, or train and save one. */
+  const obtain = async (name: ModelName): Promise<string | undefined> => {
     const spec = modelSpec(name, config.models);
-    const { state, timing } = await obtainState(spec, dataset, config.artifactsDir, log);
-    const model = instantiate(spec, state, data, popular);
-    if (name === 'popular') popular = model as PopularRecommender;
-    if (name !== 'popular' || requested.includes('popular')) registry.add(model);
+    const { state, timing, metadata } = await obtainState(spec, dataset, config.artifactsDir, log);
     timings[name] = timing;
+    if (metadata === undefined) return undefined;
+    served.seed(metadata, state);
+    return metadata.version;
+  };
+
+  // A fresh machine: no production yet, so the version start-up obtains becomes it.
+  for (const name of names) {
+    if (defaults.has(name) || (await store.state(name)).aliases.production !== undefined) continue;
+    const version = await obtain(name);
+    if (version !== undefined && (await store.register(name, version))) {
+      log.info(`model ${name}: version ${version} registered as ${name}@production`, {
+        event: { action: 'model-registered' },
+        recoscope: { model: { name, version, alias: 'production' } },
+      });
+    }
   }
+  const loadStarted = performance.now();
+  let report = await served.reload();
+  const loadMs = Math.round(performance.now() - loadStarted);
+  // Whatever the registry could not serve is served as start-up always did, its alias left alone.
+  let fellBack = false;
+  for (const name of names) {
+    const version = served.servedVersions().get(name) ?? report.serving[name];
+    if (version !== undefined) {
+      timings[name] ??= { source: 'artifact', ms: loadMs, version };
+      timings[name].version = version;
+      continue;
+    }
+    const pinned = defaults.get(name);
+    if (pinned !== undefined) {
+      const why = report.refused.find((r) => r.ref === name)?.reason ?? 'not loaded';
+      throw new Error(`MODEL_REFS names ${pinned} for ${name}, which cannot be served: ${why}`);
+    }
+    const obtained = await obtain(name);
+    if (obtained === undefined) throw new Error(`model ${name} cannot be served: its artifact could not be saved in ${config.artifactsDir}`);
+    served.setDefault(name, `${name}@${obtained}`);
+    (timings[name] as ModelTiming).version = obtained;
+    fellBack = true;
+  }
+  if (fellBack) report = await served.reload();
 
   const totalMs = Math.round(performance.now() - started);
   const trained = Object.entries(timings).filter(([, t]) => t.source === 'trained');
@@ -110,10 +153,11 @@ export async function prepareModels(config: Config, log: ModelLog, options: Prep
       train_ms: trained.reduce((sum, [, t]) => sum + t.ms, 0),
       total_ms: totalMs,
       dataset_fingerprint: dataset.fingerprint,
+      serving: report.serving,
     },
   });
   return {
-    registry,
+    registry: served,
     dataset: { ...info, source: dataset.source, skipped: dataset.skipped, duplicatesMerged: dataset.duplicatesMerged },
     timings: { datasetMs: dataset.loadMs, models: timings, totalMs },
   };
@@ -124,7 +168,7 @@ async function obtainState(
   dataset: LoadedDataset,
   artifactsDir: string,
   log: ModelLog,
-): Promise<{ state: ModelState; timing: ModelTiming }> {
+): Promise<{ state: ModelState; timing: ModelTiming; metadata: ArtifactMetadata | undefined }> {
   const started = performance.now();
   const found = await loadMatchingArtifact(artifactsDir, spec, dataset.fingerprint, dataset.interactions.items.ids);
   for (const { dir, reason } of found.rejected) {
@@ -137,12 +181,23 @@ async function obtainState(
       event: { action: 'model-loaded' },
       recoscope: { model: spec.name, artifact: found.loaded.dir, version, load_ms: ms },
     });
-    return { state: found.loaded.state, timing: { source: 'artifact', ms, version } };
+    return { state: found.loaded.state, timing: { source: 'artifact', ms, version }, metadata: found.loaded.metadata };
   }
   const trained = trainModel(spec, dataset.interactions);
   log.info(`model ${spec.name} trained in ${trained.trainMs} ms (no matching artifact in ${artifactsDir})`, {
     event: { action: 'model-trained' },
     recoscope: { model: spec.name, params: spec.params, train_ms: trained.trainMs },
   });
-  return { state: trained.state, timing: { source: 'trained', ms: trained.trainMs } };
+  const timing: ModelTiming = { source: 'trained', ms: trained.trainMs };
+  // Saved, so the version start-up trained is a registry version like any other.
+  try {
+    const saved = await saveArtifact(artifactsDir, spec, trained.state, dataset.interactions.items.ids, datasetInfo(dataset), trained.trainMs);
+    return { state: trained.state, timing: { ...timing, version: saved.metadata.version }, metadata: saved.metadata };
+  } catch (error) {
+    log.warn(`model ${spec.name}: cannot save the trained version in ${artifactsDir}: ${(error as Error).message}`, {
+      event: { action: 'artifact-save-failed' },
+      recoscope: { model: spec.name },
+    });
+    return { state: trained.state, timing, metadata: undefined };
+  }
 }

@@ -10,6 +10,7 @@ export function timedModels(models: ModelLookup, metrics: ServiceMetrics): Model
   const wrapped = new WeakMap<Recommender, Recommender>();
   const wrap = (model: Recommender): Recommender => ({
     name: model.name,
+    version: model.version,
     recommend(userId, k, stages) {
       const startedAt = performance.now();
       try {

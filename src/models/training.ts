@@ -30,8 +30,14 @@ export function trainModel(spec: ModelSpec, data: Interactions): Trained {
 }
 
 /** kNN models need the popular model for cold users and short lists. */
-export function instantiate(spec: ModelSpec, state: ModelState, data: Interactions, popular: PopularRecommender | undefined): Recommender {
-  if (state.kind === 'popular') return new PopularRecommender(spec.name, data, state.popular);
+export function instantiate(
+  spec: ModelSpec,
+  state: ModelState,
+  data: Interactions,
+  popular: PopularRecommender | undefined,
+  version?: string,
+): Recommender {
+  if (state.kind === 'popular') return new PopularRecommender(spec.name, data, state.popular, version);
   if (popular === undefined) throw new Error(`model ${spec.name} needs the popular model for fallback`);
-  return new ItemKnnRecommender(spec.name, data, state.graph, popular);
+  return new ItemKnnRecommender(spec.name, data, state.graph, popular, version);
 }

@@ -15,12 +15,24 @@ export interface Recommendation {
 
 export interface Recommender {
   readonly name: string;
+  /**
+   * The registry version this instance was loaded from (src/models/model-registry.ts), e.g.
+   * `20261201T231820123Z-3f9c2a1b`; what `reco.model_version` says served a request.
+   */
+  readonly version: string;
   recommend(userId: number, k: number, stages: Stages): Recommendation;
 }
 
 /** What the HTTP layer needs of the model registry. */
 export interface ModelLookup {
-  get(name: string): Recommender | undefined;
+  /**
+   * The model a reference names, resolved now (so a caller that keeps the ref, not the model,
+   * follows promotions): `<model>` (the model's default, `<model>@production` unless
+   * MODEL_REFS says otherwise), `<model>@<alias>` (production, staging, canary) or
+   * `<model>@<version>`. Undefined when the ref names nothing loaded.
+   */
+  get(ref: string): Recommender | undefined;
+  /** The model names served (no `@`). */
   names(): string[];
 }
 

@@ -43,6 +43,7 @@ function errorOf(body: unknown): ErrorBody['errors'][number] {
 function fakeModel(name: string): Recommender {
   return {
     name,
+    version: `${name}-v1`,
     recommend(userId, k, stages) {
       return stages.run('reco.score', () => {
         const coldStart = userId >= KNOWN_USERS;

@@ -80,6 +80,7 @@ describe('one request lifecycle (logs, metrics and tracing on)', () => {
     const registry = new ModelRegistry();
     registry.add({
       name: 'popular',
+      version: 'popular-v1',
       recommend: (_userId, k, stages) => stages.run('reco.score', () => ({ items: Array.from({ length: k }, (_, i) => i), coldStart: false, fallback: 0 })),
     });
     const app = createApp({ models: timedModels(registry, metrics), apiKey: API_KEY, kRecs: 5, metrics });

@@ -14,6 +14,7 @@ import { PROJECT_ROOT } from '../../src/paths';
 
 const healthyModel: Recommender = {
   name: 'test',
+  version: 'test-v1',
   recommend: () => ({ items: [1, 2, 3], coldStart: false, fallback: 0 }),
 };
 
@@ -50,6 +51,7 @@ describe('error.grouping_key', () => {
     }
     const elsewhere: Recommender = {
       name: 'elsewhere',
+      version: 'elsewhere-v1',
       recommend() {
         throw new InjectedFaultError('same type, same message shape, another function');
       },
@@ -63,6 +65,7 @@ describe('error.grouping_key', () => {
   it('another error type from the same place is another group', () => {
     const typeError: Recommender = {
       name: 'buggy',
+      version: 'buggy-v1',
       recommend(userId) {
         const history = userId > 0 ? undefined : [1];
         return { items: history!.slice(), coldStart: false, fallback: 0 }; // a real TypeError
