@@ -112,7 +112,7 @@ async function main(): Promise<number> {
   const report = buildReport(counts, {
     control: values.control,
     weights,
-    offline: offlineLookup(values.artifacts ?? (process.env.ARTIFACTS_DIR?.trim() || 'artifacts')),
+    offline: await offlineLookup(values.artifacts ?? (process.env.ARTIFACTS_DIR?.trim() || 'artifacts')),
     source,
   });
   process.stdout.write(`${renderTerminal(report)}\n`);
