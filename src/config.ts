@@ -255,6 +255,10 @@ const envSchema = z.object({
   // Set by the supervisor for each worker it forks (1..WORKERS), never by hand.
   WORKER_SLOT: int(1, 256).optional(),
 
+  // A/B experiments served through the reco route (src/experiments/): a JSON file, read and
+  // validated at start-up; unset = no experiments.
+  EXPERIMENTS_FILE: z.string().min(1).optional(),
+
   ...otelShape,
   ...profilingShape,
   ...registryShape,
@@ -437,6 +441,8 @@ function configFrom(e: Env) {
     adminApiKey: e.ADMIN_API_KEY,
     /** WORKERS (1: one process, no supervisor; `auto`: one per CPU) and, in a forked worker, its slot. */
     workers: { count: e.WORKERS, slot: e.WORKER_SLOT },
+    /** Path of the experiments file (src/experiments/config.ts); undefined = no experiments. */
+    experimentsFile: e.EXPERIMENTS_FILE,
   };
 }
 

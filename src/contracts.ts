@@ -7,6 +7,8 @@
 
 /** `event.dataset` of the per-request access line. */
 export const ACCESS_DATASET = 'recoscope.access';
+/** `event.dataset` of an accepted feedback event (POST /feedback): one line per event. */
+export const FEEDBACK_DATASET = 'recoscope.feedback';
 /** `event.dataset` of everything else the service logs. */
 export const APP_DATASET = 'recoscope.app';
 
@@ -20,6 +22,16 @@ export const EXPERIMENTS_INDEX = 'reco-experiments';
 /** Response header carrying the request's trace id (and the W3C `traceparent`). */
 export const TRACE_ID_HEADER = 'x-trace-id';
 export const TRACEPARENT_HEADER = 'traceparent';
+/**
+ * Response header of every recommendation (a 200 of the reco route): a fresh UUID v4, also
+ * the access line's `reco.recommendation_id`. A feedback event names it, which is how a click
+ * is joined with the arm and model version that served the recommendation.
+ */
+export const RECOMMENDATION_ID_HEADER = 'x-recommendation-id';
+
+/** The kinds of feedback event POST /feedback accepts (`reco.feedback_event`). */
+export const FEEDBACK_EVENTS = ['click', 'view', 'purchase'] as const;
+export type FeedbackEvent = (typeof FEEDBACK_EVENTS)[number];
 
 /**
  * The model registry's aliases (src/models/model-registry.ts): a ref `<model>@<alias>` follows
@@ -36,6 +48,7 @@ export const MODEL_REFUSED_ACTION = 'model-refused';
 export const ROUTES = {
   health: '/health',
   reco: '/reco/:model_name/:user_id',
+  feedback: '/feedback',
 } as const;
 
 /**
@@ -55,8 +68,3 @@ export const EXIT_CODES = {
   /** The dataset cannot be read or parsed (or a model cannot be trained from it). */
   dataset: 5,
 } as const;
-
-/** `event.dataset` of the online feedback lines (`POST /feedback`). */
-export const FEEDBACK_DATASET = 'recoscope.feedback';
-/** Response header of every recommendation: the id feedback refers to. */
-export const RECOMMENDATION_ID_HEADER = 'x-recommendation-id';

@@ -18,6 +18,7 @@ import { setProfiledModelVersions, startProfiling, stopProfiling } from './profi
 import { startGrpcService } from './grpc/service';
 import type { RunningGrpcServer } from './grpc/server';
 import { isSupervisor, isWorker, runSupervisor, serveRegistryToSupervisor, workerConfig } from './cluster/supervisor';
+import { checkExperiments, Experiments, readExperimentsFile, type Experiment } from './experiments';
 
 /** OpenTelemetry's own diagnostics (exporter failures, rate limited) into the service log. */
 const otelDiagnostics: DiagSink = (level, message, fields) => {
@@ -71,8 +72,11 @@ let loggerReady = false;
 
 async function main(): Promise<void> {
   let config: Config;
+  // The experiments file is configuration too: read and validated before anything starts.
+  let experimentList: Experiment[] = [];
   try {
     config = loadConfig();
+    if (config.experimentsFile !== undefined) experimentList = readExperimentsFile(config.experimentsFile);
   } catch (error) {
     if (error instanceof ConfigError) return startupFailure(EXIT_CODES.config, error.message);
     throw error;
@@ -118,7 +122,15 @@ async function main(): Promise<void> {
     const what = reason.includes(config.dataset.source) ? 'the models' : `the models from dataset ${config.dataset.source}`;
     return startupFailure(EXIT_CODES.dataset, `cannot prepare ${what}: ${reason}`, error);
   }
+  try {
+    checkExperiments(experimentList, prepared.registry, config.experimentsFile);
+  } catch (error) {
+    if (error instanceof ConfigError) return startupFailure(EXIT_CODES.config, error.message);
+    throw error;
+  }
+  const experiments = new Experiments(experimentList);
   const metrics = config.metricsPort === 0 ? undefined : serviceMetrics(prepared);
+  metrics?.setArms(experiments.armNames());
   profileModelVersions(prepared);
   // After a promotion the metrics' model info and the profiles name the versions now served.
   prepared.registry.onSwap(() => {
@@ -128,7 +140,7 @@ async function main(): Promise<void> {
   installModelReload(prepared);
   const served = metrics === undefined ? prepared.registry : timedModels(prepared.registry, metrics);
   const models = withInjectedFaults(served, { faultUserDivisor: config.faultUserDivisor, ...config.profiling });
-  const app = createApp({ models, apiKey, kRecs: config.kRecs, http: config.http, ...(metrics === undefined ? {} : { metrics }) });
+  const app = createApp({ models, experiments, apiKey, kRecs: config.kRecs, http: config.http, ...(metrics === undefined ? {} : { metrics }) });
 
   // Before the `listening` line, so whoever waits for it can scrape at once.
   let metricsServer: Server | undefined;
@@ -166,6 +178,7 @@ async function main(): Promise<void> {
       // timings), and one index cannot map the same field as both; Elasticsearch would
       // reject (and Filebeat drop) this line.
       model_names: models.names(),
+      experiments: experiments.names(),
       startup_ms: Math.round(startupMs),
       rss_bytes: process.memoryUsage().rss,
       log_file: config.log.fileEnabled ? logFilePath(config.log) : null,

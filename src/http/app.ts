@@ -10,7 +10,9 @@ import { requestProfiling } from '../profiling/request';
 import { bearerCheck } from './auth';
 import { createAuthThrottle } from './auth-throttle';
 import { docsRouter } from './docs';
-import { errorHandler, methodNotAllowedHandler, notFoundHandler } from './errors';
+import { errorHandler, methodNotAllowedExcept, methodNotAllowedHandler, notFoundHandler } from './errors';
+import type { Experiments } from '../experiments';
+import { feedbackHandler } from './feedback';
 import { buildOpenApiDocument, OPENAPI_PATH } from './openapi';
 import { recoHandler } from './reco-route';
 import type { ServiceMetrics } from '../observability/metrics';
@@ -19,6 +21,8 @@ import { cors, noStore, securityHeaders } from './security';
 
 export interface AppOptions {
   models: ModelLookup;
+  /** A/B experiments (EXPERIMENTS_FILE), served as `/reco/<experiment>/<user_id>`; default none. */
+  experiments?: Experiments;
   apiKey: string;
   kRecs: number;
   /** Docs page, CORS, proxies, wrong-key throttle; defaults: DEFAULT_HTTP_SETTINGS. */
@@ -30,7 +34,7 @@ export interface AppOptions {
 
 export { DEFAULT_HTTP_SETTINGS };
 
-export function createApp({ models, apiKey, kRecs, metrics, http = DEFAULT_HTTP_SETTINGS }: AppOptions): Express {
+export function createApp({ models, experiments, apiKey, kRecs, metrics, http = DEFAULT_HTTP_SETTINGS }: AppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
@@ -57,16 +61,22 @@ export function createApp({ models, apiKey, kRecs, metrics, http = DEFAULT_HTTP_
     .all(tracedRoute(ROUTES.health, methodNotAllowedHandler));
 
   const throttle = createAuthThrottle({ limit: http.authFailureLimit, windowMs: http.authFailureWindowMs, logger });
+  const isAuthorized = bearerCheck(apiKey);
   app
     .route(ROUTES.reco)
-    .get(noStore, tracedRoute(ROUTES.reco, recoHandler({ models, k: kRecs, isAuthorized: bearerCheck(apiKey), throttle })))
+    .get(noStore, tracedRoute(ROUTES.reco, recoHandler({ models, experiments, k: kRecs, isAuthorized, throttle })))
     .all(noStore, tracedRoute(ROUTES.reco, methodNotAllowedHandler));
+  app
+    .route(ROUTES.feedback)
+    .post(noStore, tracedRoute(ROUTES.feedback, feedbackHandler({ isAuthorized, throttle, metrics })))
+    .all(noStore, tracedRoute(ROUTES.feedback, methodNotAllowedExcept('POST')));
 
   // Built once: the models and settings do not change while the process runs.
   const openApiDocument = JSON.stringify(
     buildOpenApiDocument({
       version: PACKAGE.version,
       models: models.names(),
+      experiments: experiments?.names() ?? [],
       kRecs,
       authThrottle:
         http.authFailureLimit > 0 ? { limit: http.authFailureLimit, windowMs: http.authFailureWindowMs } : undefined,

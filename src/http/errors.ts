@@ -43,8 +43,12 @@ export const errors = {
   invalidUserId: () =>
     new HttpError(422, 'validation_error', 'user_id must be a non-negative decimal integer', ['path', 'user_id']),
   notFound: () => new HttpError(404, 'http_exception', 'Not Found'),
-  // RFC 9110 §15.5.6: a 405 says which methods the resource has (every route is GET-only).
-  methodNotAllowed: () => new HttpError(405, 'http_exception', 'Method Not Allowed', null, { Allow: 'GET, HEAD' }),
+  // RFC 9110 §15.5.6: a 405 says which methods the resource has.
+  methodNotAllowed: (allow = 'GET, HEAD') => new HttpError(405, 'http_exception', 'Method Not Allowed', null, { Allow: allow }),
+  unsupportedMediaType: () => new HttpError(415, 'http_exception', 'The body must be application/json'),
+  /** An experiment arm whose model reference no longer resolves: the server's state, not the client's mistake. */
+  armUnavailable: (experiment: string, arm: string) =>
+    new HttpError(503, 'service_unavailable', `Experiment ${experiment}: the model of arm ${arm} is not available`, null, { 'Retry-After': '1' }),
   /** Too many wrong keys from this client address (see auth-throttle.ts). */
   tooManyAuthFailures: (retryAfterSeconds: number) =>
     new HttpError(429, 'too_many_requests', 'Too many failed authentication attempts: retry later', null, {
@@ -70,6 +74,11 @@ function send(res: Response, error: HttpError): void {
 
 export const notFoundHandler: RequestHandler = (_req, _res, next) => next(errors.notFound());
 export const methodNotAllowedHandler: RequestHandler = (_req, _res, next) => next(errors.methodNotAllowed());
+/** The 405 of a route whose only method is `allow`. */
+export const methodNotAllowedExcept =
+  (allow: string): RequestHandler =>
+  (_req, _res, next) =>
+    next(errors.methodNotAllowed(allow));
 
 /** Express errors that carry a 4xx status (bad URL encoding, oversize input) stay 4xx. */
 function clientErrorStatus(error: unknown): number | undefined {

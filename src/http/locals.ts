@@ -11,10 +11,15 @@ import type { RequestFailure } from './errors';
  * profile id) is one line here, set by the handler that knows it; see request-lifecycle.ts.
  */
 export interface RecoFields {
-  /** The model that served (resolved name, no `@`); before resolution the clipped requested name. */
+  /** The model that served (resolved name); before resolution the clipped requested name. */
   model?: string;
-  /** The registry version of the model that served (its `Recommender.version`). */
+  /** The served model's version (the registry's version id). */
   model_version?: string;
+  /** Set when the path named an experiment (`/reco/<experiment>/<user_id>`): its name and the user's arm. */
+  experiment?: string;
+  arm?: string;
+  /** Every 200 of the reco route: the `x-recommendation-id` header a feedback event names. */
+  recommendation_id?: string;
   user_id?: number;
   /** gRPC requests by item history: how many item ids the basket had. */
   history_length?: number;

@@ -6,8 +6,17 @@
  * exactly the routes Express serves; schemathesis (test/fuzz/) holds the live service to it.
  */
 import { z } from 'zod';
-import { ROUTES } from '../contracts';
-import { errorBodySchema, healthSchema, recoResponseSchema, userIdSchema, type ErrorKey } from './schemas';
+import { RECOMMENDATION_ID_HEADER, ROUTES } from '../contracts';
+import { MAX_FEEDBACK_BYTES } from './feedback';
+import {
+  errorBodySchema,
+  feedbackRequestSchema,
+  feedbackResponseSchema,
+  healthSchema,
+  recoResponseSchema,
+  userIdSchema,
+  type ErrorKey,
+} from './schemas';
 
 /** Where the document and the docs page are served (no auth). */
 export const OPENAPI_PATH = '/openapi.json';
@@ -23,6 +32,8 @@ export interface OpenApiOptions {
   version: string;
   /** Names of the models this instance serves (the `model_name` enum). */
   models: readonly string[];
+  /** Names of the A/B experiments it serves (also `model_name` values); default none. */
+  experiments?: readonly string[];
   kRecs: number;
   /** Whether the auth throttle is on (documents the 429). */
   authThrottle: { limit: number; windowMs: number } | undefined;
@@ -59,6 +70,7 @@ const NOT_READY = errorResponse(
 
 export function buildOpenApiDocument(options: OpenApiOptions): JsonObject {
   const models = [...options.models];
+  const experiments = [...(options.experiments ?? [])];
   const throttle =
     options.authThrottle === undefined
       ? 'Wrong-key throttling is off on this instance.'
@@ -66,7 +78,10 @@ export function buildOpenApiDocument(options: OpenApiOptions): JsonObject {
   const recoResponses: JsonObject = {
     '200': {
       description: `K_RECS (${options.kRecs}) recommended item ids for the user; unknown users get the cold-start (popular) list.`,
-      headers: { 'Cache-Control': header('Recommendations are never cached', { type: 'string', const: 'no-store' }) },
+      headers: {
+        'Cache-Control': header('Recommendations are never cached', { type: 'string', const: 'no-store' }),
+        [RECOMMENDATION_ID_HEADER]: header('This recommendation\'s id (UUID v4): what a POST /feedback about it names', { type: 'string', format: 'uuid' }),
+      },
       content: json(recoResponseSchema),
     },
     '400': errorResponse('The path is not valid percent-encoding.', ['http_exception']),
@@ -76,13 +91,33 @@ export function buildOpenApiDocument(options: OpenApiOptions): JsonObject {
     '404': errorResponse('The model is not served, or user_id is above 10^9.', ['model_not_found', 'user_not_found']),
     '422': errorResponse('user_id is not a plain non-negative decimal integer (error_loc ["path", "user_id"]).', ['validation_error']),
     '500': errorResponse('An unexpected fault (details only in the log).', ['server_error']),
+    '503': experiments.length === 0 ? NOT_READY : errorResponse(
+      'The port is bound before the models are ready; until then every request is answered 503. Also the answer of an experiment whose arm\'s model reference no longer resolves.',
+      ['service_unavailable'],
+      { 'Retry-After': header('Seconds to wait before retrying', { type: 'string', pattern: '^[0-9]+$' }) },
+    ),
+  };
+  const tooManyAuthFailures =
+    options.authThrottle === undefined
+      ? undefined
+      : errorResponse(throttle, ['too_many_requests'], {
+          'Retry-After': header('Seconds until this address may try again', { type: 'string', pattern: '^[0-9]+$' }),
+        });
+  if (tooManyAuthFailures !== undefined) recoResponses['429'] = tooManyAuthFailures;
+  const feedbackResponses: JsonObject = {
+    '202': { description: 'The event is recorded (one `recoscope.feedback` log line).', content: json(feedbackResponseSchema) },
+    '400': errorResponse('The body is not valid JSON.', ['http_exception']),
+    '401': recoResponses['401'],
+    '413': errorResponse(`The body is larger than ${MAX_FEEDBACK_BYTES} bytes.`, ['http_exception']),
+    '415': errorResponse('The body is not UTF-8 `application/json`.', ['http_exception']),
+    '422': errorResponse('The body is not a feedback event (error_loc ["body", "<field>"]); nothing is recorded.', ['validation_error']),
+    '500': recoResponses['500'],
     '503': NOT_READY,
   };
-  if (options.authThrottle !== undefined) {
-    recoResponses['429'] = errorResponse(throttle, ['too_many_requests'], {
-      'Retry-After': header('Seconds until this address may try again', { type: 'string', pattern: '^[0-9]+$' }),
-    });
-  }
+  if (tooManyAuthFailures !== undefined) feedbackResponses['429'] = tooManyAuthFailures;
+  const servedNames = [...models, ...experiments];
+  const experimentText =
+    experiments.length === 0 ? '' : ` Or an A/B experiment, which serves the user's arm: ${experiments.join(', ')}.`;
 
   return {
     openapi: '3.1.1',
@@ -119,12 +154,22 @@ export function buildOpenApiDocument(options: OpenApiOptions): JsonObject {
               name: 'model_name',
               in: 'path',
               required: true,
-              description: `A model this instance serves: ${models.join(', ')}. Any other name is a 404 model_not_found.`,
-              schema: { type: 'string', enum: models },
+              description: `A model this instance serves: ${models.join(', ')}.${experimentText} Any other name is a 404 model_not_found.`,
+              schema: { type: 'string', enum: servedNames },
             },
             { name: 'user_id', in: 'path', required: true, schema: jsonSchema(userIdSchema) },
           ],
           responses: recoResponses,
+        },
+      },
+      [openApiPath(ROUTES.feedback)]: {
+        post: {
+          operationId: 'feedback',
+          summary: 'What the user did with a recommended item (click, view, purchase)',
+          description: `${throttle} Nothing is recorded for a rejected event.`,
+          security: [{ bearerAuth: [] }],
+          requestBody: { required: true, content: json(feedbackRequestSchema) },
+          responses: feedbackResponses,
         },
       },
       [OPENAPI_PATH]: {

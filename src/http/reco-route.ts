@@ -1,11 +1,15 @@
 /** GET /reco/{model_name}/{user_id}: the recommendation itself. */
+import { randomUUID } from 'node:crypto';
 import type { Request, RequestHandler, Response } from 'express';
-import type { ModelLookup } from '../models/types';
+import { RECOMMENDATION_ID_HEADER } from '../contracts';
+import { modelVersion, serveArm, type Experiments } from '../experiments';
+import type { ModelLookup, Recommender } from '../models/types';
 import { requestStages } from '../observability/tracing';
 import type { RecoFields } from './locals';
 import type { BearerCheck } from './auth';
 import type { AuthThrottle } from './auth-throttle';
 import { errors } from './errors';
+import { requireKey } from './require-key';
 import { parseUserId } from './user-id';
 
 import type { RecoResponse } from './schemas';
@@ -16,6 +20,8 @@ type RecoParams = { model_name: string; user_id: string };
 
 export interface RecoRouteOptions {
   models: ModelLookup;
+  /** A/B experiments, served under their own names (`/reco/<experiment>/<user_id>`). */
+  experiments?: Experiments | undefined;
   k: number;
   isAuthorized: BearerCheck;
   /** Wrong-key throttle: checked before the key, fed by every 401. */
@@ -27,7 +33,7 @@ export interface RecoRouteOptions {
  * a router dispatch per request (and a wrapper span check when tracing), on a route whose
  * whole budget is a few hundred microseconds.
  */
-export function recoHandler({ models, k, isAuthorized, throttle }: RecoRouteOptions): RequestHandler<RecoParams> {
+export function recoHandler({ models, experiments, k, isAuthorized, throttle }: RecoRouteOptions): RequestHandler<RecoParams> {
   return (req: Request<RecoParams>, res: Response) => {
     const { model_name: modelName, user_id: rawUserId } = req.params;
     // The request's reco facts, written once: the lifecycle puts them on the access line and
@@ -35,33 +41,40 @@ export function recoHandler({ models, k, isAuthorized, throttle }: RecoRouteOpti
     // says which model it asked for. The model name is client text: clipped like the path.
     const reco: RecoFields = { model: modelName.slice(0, 128), k };
     res.locals.reco = reco;
-    // A throttled address is refused before its key is checked, so it learns nothing. With
-    // nobody tracked (the normal case) the client address is not even computed.
-    if (throttle !== undefined && throttle.size() > 0) {
-      const wait = throttle.retryAfterSeconds(clientAddress(req));
-      if (wait > 0) throw errors.tooManyAuthFailures(wait);
-    }
-    if (!isAuthorized(req.headers.authorization)) {
-      throttle?.recordFailure(clientAddress(req));
-      throw errors.unauthorized();
-    }
+    requireKey(req, isAuthorized, throttle);
     const userId = parseUserId(rawUserId);
     reco.user_id = userId;
-    // The public path takes model names only: a ref (`knn@staging`) is for configs and tools.
-    const model = modelName.includes('@') ? undefined : models.get(modelName);
-    if (model === undefined) throw errors.modelNotFound(modelName);
+    const model = resolveModel(modelName, userId, reco);
     reco.model = model.name;
-    reco.model_version = model.version;
+    const version = modelVersion(model);
+    if (version !== undefined) reco.model_version = version;
     const result = model.recommend(userId, k, requestStages());
     reco.items_count = result.items.length;
     reco.cold_start = result.coldStart;
     reco.fallback = result.fallback;
+    // randomUUID draws from a pre-filled entropy cache: well under a microsecond.
+    const recommendationId = randomUUID();
+    reco.recommendation_id = recommendationId;
     const body: RecoResponse = { user_id: userId, items: result.items };
+    res.setHeader(RECOMMENDATION_ID_HEADER, recommendationId);
     res.json(body);
   };
-}
 
-/** Express's req.ip: the TCP peer, or what a trusted proxy says (TRUST_PROXY). */
-function clientAddress(req: Request<RecoParams>): string {
-  return req.ip ?? req.socket.remoteAddress ?? 'unknown';
+  /** A model name, or an experiment name resolved through the user's arm (`reco` learns which). */
+  function resolveModel(name: string, userId: number, reco: RecoFields): Recommender {
+    const experiment = experiments?.get(name);
+    if (experiment === undefined) {
+      // The public path takes model names only: a ref (`knn@staging`) is for configs and tools.
+      const model = name.includes('@') ? undefined : models.get(name);
+      if (model === undefined) throw errors.modelNotFound(name);
+      return model;
+    }
+    const { arm, model } = serveArm(experiment, userId, models);
+    reco.experiment = experiment.name;
+    reco.arm = arm.name;
+    // Checked at start-up; only a registry change since then can make a reference dangle.
+    if (model === undefined) throw errors.armUnavailable(experiment.name, arm.name);
+    reco.model = model.name;
+    return model;
+  }
 }

@@ -23,6 +23,8 @@ export function recordRequest(metrics: ServiceMetrics, outcome: RequestOutcome):
             errorKey: outcome.failure?.key,
             coldStart: reco.cold_start,
             fallback: reco.fallback,
+            arm: reco.arm,
+            modelVersion: reco.model_version,
           },
         }),
   });

@@ -4,6 +4,7 @@
  * code and the published contract are one definition.
  */
 import { z } from 'zod';
+import { FEEDBACK_EVENTS } from '../contracts';
 
 /** Every `error_key` the service can answer. */
 export const ERROR_KEYS = [
@@ -60,3 +61,21 @@ export const recoResponseSchema = z
   })
   .strict();
 export type RecoResponse = z.infer<typeof recoResponseSchema>;
+
+/**
+ * POST /feedback: what a user did with a recommended item. The ids are the reco route's
+ * (non-negative, users up to 10^9); `recommendation_id` is the `x-recommendation-id` header
+ * of the recommendation it answers.
+ */
+export const feedbackRequestSchema = z
+  .object({
+    recommendation_id: z.uuid().meta({ description: 'The `x-recommendation-id` header of the recommendation this event answers' }),
+    user_id: z.int().min(0).max(1_000_000_000),
+    item_id: z.int().min(0).max(2 ** 31 - 1),
+    event: z.enum(FEEDBACK_EVENTS),
+  })
+  .strict();
+export type FeedbackRequest = z.infer<typeof feedbackRequestSchema>;
+
+export const feedbackResponseSchema = z.object({ accepted: z.literal(true) }).strict();
+export type FeedbackResponse = z.infer<typeof feedbackResponseSchema>;

@@ -2,9 +2,11 @@
  * The service's Prometheus metrics (prom-client), kept in one private registry.
  *
  * Families (Prometheus naming, base units, `_total` counters):
- *   http_server_request_duration_seconds{method,route,status_code}   histogram, exemplar trace_id
+ *   http_server_request_duration_seconds{method,route,status_code,arm,model_version}
+ *                                                                     histogram, exemplar trace_id
  *   http_server_active_requests                                      gauge (in flight)
- *   recoscope_recommendations_total{model,outcome}                   counter
+ *   recoscope_recommendations_total{model,outcome,arm,model_version} counter
+ *   recoscope_feedback_events_total{event}                           counter (accepted POST /feedback)
  *   recoscope_fallback_items_total{model}                            counter (items filled from popular)
  *   recoscope_model_call_duration_seconds{model}                     histogram, exemplar trace_id
  *   recoscope_model_info{model,version,dataset_fingerprint}          gauge = 1
@@ -21,7 +23,10 @@
  * Cardinality is bounded by construction: `model` is one of the served models or `unknown`,
  * `route` is a route template or `unmatched` (never the raw path), `method` one of the HTTP
  * methods or `_OTHER`, `outcome` ok/cold_start/fallback/aborted or an error key (a closed
- * set), `status_code` a three-digit number. No user ids, no free text.
+ * set), `status_code` a three-digit number, `arm` one of the configured experiment arms (`none`
+ * outside an experiment), `model_version` one of the loaded models' versions (`none` before a
+ * model served), `event` one of FEEDBACK_EVENTS; any other value is `other`. No user ids, no
+ * free text.
  */
 import { FastCounter, FastHistogram, SampledCounter } from './fast-metrics';
 import { telemetryDrops } from './telemetry-loss';
@@ -38,6 +43,10 @@ import {
 export const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
 export const UNKNOWN_MODEL = 'unknown';
+/** `arm` / `model_version` of a request no experiment arm / no model served. */
+export const NO_LABEL = 'none';
+/** `arm` / `model_version` of a value outside the configured/loaded set (bounded by construction). */
+export const OTHER_LABEL = 'other';
 export const UNMATCHED_ROUTE = 'unmatched';
 const OTHER_METHOD = '_OTHER';
 const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'CONNECT', 'TRACE']);
@@ -58,6 +67,10 @@ export interface RequestObservation {
     errorKey: string | undefined;
     coldStart: boolean | undefined;
     fallback: number | undefined;
+    /** The experiment arm that served (RecoFields.arm), else undefined. */
+    arm?: string | undefined;
+    /** The served model's version (RecoFields.model_version), else undefined. */
+    modelVersion?: string | undefined;
   };
 }
 
@@ -99,10 +112,13 @@ export class ServiceMetrics {
   ) => Registry<OpenMetricsContentType>)(openMetricsContentType);
   private readonly routes: ReadonlySet<string>;
   private models: ReadonlySet<string> = new Set();
+  private arms: ReadonlySet<string> = new Set();
+  private versions = new Set<string>();
   private readonly requestDuration: FastHistogram;
   private activeRequests = 0;
   private readonly recommendations: FastCounter;
   private readonly fallbackItems: FastCounter;
+  private readonly feedbackEvents: FastCounter;
   private readonly modelCallDuration: FastHistogram;
   private readonly modelInfo: Gauge<'model' | 'version' | 'dataset_fingerprint'>;
   private readonly modelLoadDuration: Gauge<'model' | 'source'>;
@@ -141,6 +157,11 @@ export class ServiceMetrics {
     this.fallbackItems = new FastCounter(
       'recoscope_fallback_items_total',
       'Recommended items filled from the popular model because the requested model had fewer than k.',
+      this.registry,
+    );
+    this.feedbackEvents = new FastCounter(
+      'recoscope_feedback_events_total',
+      'Feedback events accepted by POST /feedback, by event (click, view, purchase).',
       this.registry,
     );
     this.modelCallDuration = new FastHistogram(
@@ -198,6 +219,7 @@ export class ServiceMetrics {
   /** The models being served, with their info series and load durations. */
   setModels(models: readonly ModelInfo[], datasetLoadSeconds?: number): void {
     this.models = new Set(models.map((m) => m.model));
+    for (const m of models) this.versions.add(m.version);
     this.modelInfo.reset();
     this.modelLoadDuration.reset();
     for (const m of models) {
@@ -210,8 +232,36 @@ export class ServiceMetrics {
   /** One more served model (the gRPC server's knn_onnx, known only after start-up). */
   addModel(m: ModelInfo): void {
     this.models = new Set([...this.models, m.model]);
+    this.versions.add(m.version);
     this.modelInfo.set({ model: m.model, version: m.version, dataset_fingerprint: m.datasetFingerprint }, 1);
     this.modelLoadDuration.set({ model: m.model, source: m.source }, m.loadSeconds);
+  }
+
+  /** The configured experiment arms: the `arm` label's values (anything else is `other`). */
+  setArms(arms: readonly string[]): void {
+    this.arms = new Set(arms);
+  }
+
+  /**
+   * Model versions a request may be labelled with, besides those of setModels/addModel (a
+   * version loaded later, e.g. by a promotion). Each is a handful of series more, so only
+   * versions actually loaded belong here.
+   */
+  addModelVersions(versions: readonly string[]): void {
+    for (const v of versions) this.versions.add(v);
+  }
+
+  private armLabel(arm: string | undefined): string {
+    return arm === undefined ? NO_LABEL : this.arms.has(arm) ? arm : OTHER_LABEL;
+  }
+
+  private versionLabel(version: string | undefined): string {
+    return version === undefined ? NO_LABEL : this.versions.has(version) ? version : OTHER_LABEL;
+  }
+
+  /** One accepted feedback event (the event is validated: one of FEEDBACK_EVENTS). */
+  feedbackEvent(event: string): void {
+    this.feedbackEvents.inc(event, () => ({ event }));
   }
 
   /** A model name as a label value: one of the served models, else `unknown`. */
@@ -230,9 +280,11 @@ export class ServiceMetrics {
     const route = o.route !== undefined && this.routes.has(o.route) ? o.route : UNMATCHED_ROUTE;
     // A response never started has no real status: 499, nginx's "client closed request".
     const status = o.aborted && o.statusCode < 400 ? 499 : o.statusCode;
+    const arm = this.armLabel(o.reco?.arm);
+    const modelVersion = this.versionLabel(o.reco?.modelVersion);
     this.requestDuration.observe(
-      `${method} ${status} ${route}`,
-      () => ({ method, route, status_code: String(status) }),
+      `${method} ${status} ${route} ${arm} ${modelVersion}`,
+      () => ({ method, route, status_code: String(status), arm, model_version: modelVersion }),
       o.durationSeconds,
       o.traceId,
     );
@@ -261,7 +313,9 @@ export class ServiceMetrics {
     else if (reco.coldStart === true) outcome = 'cold_start';
     else if (reco.fallback !== undefined && reco.fallback > 0) outcome = 'fallback';
     else outcome = 'ok';
-    this.recommendations.inc(`${model} ${outcome}`, () => ({ model, outcome }));
+    const arm = this.armLabel(reco.arm);
+    const modelVersion = this.versionLabel(reco.modelVersion);
+    this.recommendations.inc(`${model} ${outcome} ${arm} ${modelVersion}`, () => ({ model, outcome, arm, model_version: modelVersion }));
     if (reco.fallback !== undefined && reco.fallback > 0) this.fallbackItems.inc(model, () => ({ model }), reco.fallback);
   }
 

@@ -181,6 +181,6 @@ describe('gRPC server ← grpcurl (real client, repository .proto)', () => {
       assert.equal(value(`grpc_request_duration_seconds_count{method="${method}",status="${status}"}`), n, `duration count ${status}`);
     }
     assert.equal(value(`grpc_requests_in_progress{method="${method}"}`), 0);
-    assert.equal(value('recoscope_recommendations_total{model="knn_onnx",outcome="ok"}'), 1);
+    assert.equal(value('recoscope_recommendations_total{model="knn_onnx",outcome="ok",arm="none",model_version="none"}'), 1);
   });
 });

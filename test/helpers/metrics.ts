@@ -41,3 +41,9 @@ export function sampleValue(samples: Sample[], name: string, labels: Record<stri
 export function sampleNames(samples: Sample[]): Set<string> {
   return new Set(samples.map((s) => s.name));
 }
+
+/** The sum over every sample with this name whose labels include these (any other labels, any values). */
+export function sampleSum(samples: Sample[], name: string, labels: Record<string, string>): number {
+  const keys = Object.keys(labels);
+  return samples.filter((s) => s.name === name && keys.every((k) => s.labels[k] === labels[k])).reduce((sum, s) => sum + s.value, 0);
+}

@@ -244,9 +244,9 @@ describe('gRPC server (in-process, grpc-js client)', () => {
       assert.equal(value(`grpc_request_duration_seconds_count{method="${METHOD}",status="${status}"}`), n, status);
     }
     assert.equal(value(`grpc_requests_in_progress{method="${METHOD}"}`), 0);
-    assert.equal(value('recoscope_recommendations_total{model="svd",outcome="model_not_found"}'), Number.NaN, 'an unknown model is not a label value');
-    assert.equal(value('recoscope_recommendations_total{model="unknown",outcome="model_not_found"}'), 1);
-    assert.equal(value('recoscope_recommendations_total{model="knn_onnx",outcome="ok"}'), 1);
+    assert.equal(value('recoscope_recommendations_total{model="svd",outcome="model_not_found",arm="none",model_version="none"}'), Number.NaN, 'an unknown model is not a label value');
+    assert.equal(value('recoscope_recommendations_total{model="unknown",outcome="model_not_found",arm="none",model_version="none"}'), 1);
+    assert.equal(value('recoscope_recommendations_total{model="knn_onnx",outcome="ok",arm="none",model_version="none"}'), 1);
   });
 
   it('drains: an in-flight call completes, a new call is refused, then drain resolves', async () => {

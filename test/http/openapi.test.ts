@@ -65,7 +65,7 @@ describe('OpenAPI document', () => {
     const documented = Object.keys(document.paths as Json).sort();
     const served = expressRoutes(appFor(false)).map(openApiPath).sort();
     assert.deepEqual(served, documented);
-    assert.deepEqual(documented, [openApiPath(ROUTES.health), OPENAPI_PATH, '/reco/{model_name}/{user_id}'].sort());
+    assert.deepEqual(documented, [openApiPath(ROUTES.health), OPENAPI_PATH, '/reco/{model_name}/{user_id}', '/feedback'].sort());
     const withDocs = expressRoutes(appFor(true)).filter((route) => !route.startsWith(DOCS_PATH));
     assert.deepEqual(withDocs.map(openApiPath).sort(), documented);
   });

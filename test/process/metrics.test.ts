@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { rawRequest } from '../helpers/http';
 import { accessRecords, field, readLogFile, startService, type RunningService } from '../helpers/service';
 import { freePort } from '../../loadtest/child-server';
-import { parseExposition, sampleValue, seriesOf, type Sample } from '../helpers/metrics';
+import { parseExposition, sampleSum, sampleValue, seriesOf, type Sample } from '../helpers/metrics';
 import { waitUntil } from '../helpers/wait';
 
 const API_KEY = 'metrics-test-key-8d41c2';
@@ -114,7 +114,7 @@ describe('metrics listener', () => {
     for (const [path, headers] of mix) statuses.push((await rawRequest(service.url, path, { headers })).status);
     assert.deepEqual(statuses, [200, 200, 200, 200, 200, 500, 404, 401, 200, 404]);
     const now = await samples();
-    const delta = (name: string, labels: Record<string, string>) => sampleValue(now, name, labels) - sampleValue(before, name, labels);
+    const delta = (name: string, labels: Record<string, string>) => sampleSum(now, name, labels) - sampleSum(before, name, labels);
     const count = 'http_server_request_duration_seconds_count';
     assert.equal(delta(count, { method: 'GET', route: RECO, status_code: '200' }), 5);
     assert.equal(delta(count, { method: 'GET', route: RECO, status_code: '500' }), 1);
@@ -180,7 +180,7 @@ describe('metrics listener', () => {
     const text = (await scrape()).body;
     for (const word of sent) assert.ok(!text.includes(word), `${word} leaked into the exposition`);
     // 250 of them were GET /reco/<random>/<n>: all counted, under model="unknown".
-    assert.ok(sampleValue(after, 'recoscope_recommendations_total', { model: 'unknown', outcome: 'model_not_found' }) >= 251);
+    assert.ok(sampleSum(after, 'recoscope_recommendations_total', { model: 'unknown', outcome: 'model_not_found' }) >= 251);
   });
 
   it('answers only /metrics, and scrapes are not requests of the service', async () => {

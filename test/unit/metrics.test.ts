@@ -24,9 +24,10 @@ describe('ServiceMetrics', () => {
     done(m, { route: undefined, statusCode: 404 });
     const s = parseExposition(await m.render(false));
     const count = 'http_server_request_duration_seconds_count';
-    assert.equal(sampleValue(s, count, { method: '_OTHER', route: 'unmatched', status_code: '404' }), 1);
-    assert.equal(sampleValue(s, count, { method: 'GET', route: 'unmatched', status_code: '404' }), 1);
-    assert.equal(sampleValue(s, 'recoscope_recommendations_total', { model: 'unknown', outcome: 'model_not_found' }), 1);
+    const none = { arm: 'none', model_version: 'none' };
+    assert.equal(sampleValue(s, count, { method: '_OTHER', route: 'unmatched', status_code: '404', ...none }), 1);
+    assert.equal(sampleValue(s, count, { method: 'GET', route: 'unmatched', status_code: '404', ...none }), 1);
+    assert.equal(sampleValue(s, 'recoscope_recommendations_total', { model: 'unknown', outcome: 'model_not_found', ...none }), 1);
   });
 
   it('derives the outcome: error key, aborted, cold start, fallback, ok; counts filled items', async () => {
@@ -38,11 +39,11 @@ describe('ServiceMetrics', () => {
     done(m, { statusCode: 500, reco: reco({ errorKey: 'server_error', coldStart: undefined, fallback: undefined }) });
     done(m, { aborted: true, reco: reco({ coldStart: undefined, fallback: undefined }) });
     const s = parseExposition(await m.render(false));
-    const outcome = (o: string) => sampleValue(s, 'recoscope_recommendations_total', { model: 'knn', outcome: o });
+    const outcome = (o: string) => sampleValue(s, 'recoscope_recommendations_total', { model: 'knn', outcome: o, arm: 'none', model_version: 'none' });
     assert.deepEqual(['ok', 'cold_start', 'fallback', 'server_error', 'aborted'].map(outcome), [1, 1, 1, 1, 1]);
     assert.equal(sampleValue(s, 'recoscope_fallback_items_total', { model: 'knn' }), 13);
     // An aborted request that never got an answer is 499, not the default 200.
-    assert.equal(sampleValue(s, 'http_server_request_duration_seconds_count', { method: 'GET', route: ROUTES.reco, status_code: '499' }), 1);
+    assert.equal(sampleValue(s, 'http_server_request_duration_seconds_count', { method: 'GET', route: ROUTES.reco, status_code: '499', arm: 'none', model_version: 'none' }), 1);
     assert.equal(sampleValue(s, 'http_server_active_requests', {}), 0);
   });
 
