@@ -4,7 +4,9 @@
  * affected, first and last seen, and one sample (the newest line's trace id and message).
  *
  * One search, no documents fetched: a terms aggregation on the key with, per bucket, a
- * cardinality of reco.user_id, min/max @timestamp and a top_hits of size 1.
+ * cardinality of reco.user_id, min/max @timestamp, a top_hits of size 1 and the split by
+ * model version (reco.model_version, the registry version that served; `-` for failures
+ * before a model was chosen, e.g. a 401).
  */
 import type { Client } from '@elastic/elasticsearch';
 import type { QueryDslQueryContainer } from '@elastic/elasticsearch/lib/api/types';
@@ -18,6 +20,8 @@ export interface ErrorGroupsOptions {
   level?: 'error' | 'warn';
   /** Most groups to return (by count). */
   size: number;
+  /** Only failures served by this model version (reco.model_version). */
+  modelVersion?: string;
   index?: string;
 }
 
@@ -32,6 +36,8 @@ export interface ErrorGroup {
   sampleTraceId?: string;
   sampleMessage?: string;
   sampleStatus?: number;
+  /** The group's count per model version, biggest first (`-`: no version on the line). */
+  versions: { version: string; count: number }[];
 }
 
 export interface ErrorGroupsResult {
@@ -41,6 +47,9 @@ export interface ErrorGroupsResult {
 }
 
 export const GROUPING_KEY_FIELD = 'error.grouping_key';
+export const MODEL_VERSION_FIELD = 'reco.model_version';
+/** The version bucket of lines without one. */
+export const NO_VERSION = '-';
 
 /** The search body: a query for failed access lines and the per-group aggregation. */
 export function buildErrorGroupsSearch(options: ErrorGroupsOptions): { query: QueryDslQueryContainer; aggs: Record<string, unknown>; size: 0; track_total_hits: true } {
@@ -50,6 +59,7 @@ export function buildErrorGroupsSearch(options: ErrorGroupsOptions): { query: Qu
   ];
   if (options.since !== undefined) filter.push({ range: { '@timestamp': { gte: sinceToDateMath(options.since) } } });
   if (options.level !== undefined) filter.push({ term: { 'log.level': options.level } });
+  if (options.modelVersion !== undefined) filter.push({ term: { [MODEL_VERSION_FIELD]: options.modelVersion } });
   return {
     size: 0,
     track_total_hits: true,
@@ -61,6 +71,7 @@ export function buildErrorGroupsSearch(options: ErrorGroupsOptions): { query: Qu
           users: { cardinality: { field: 'reco.user_id' } },
           first_seen: { min: { field: '@timestamp' } },
           last_seen: { max: { field: '@timestamp' } },
+          versions: { terms: { field: MODEL_VERSION_FIELD, size: 10, missing: NO_VERSION } },
           sample: {
             top_hits: {
               size: 1,
@@ -94,6 +105,7 @@ interface GroupBucket {
   first_seen: { value_as_string?: string; value: number | null };
   last_seen: { value_as_string?: string; value: number | null };
   sample: { hits: { hits: { _source?: SampleSource }[] } };
+  versions?: { buckets: { key: string; doc_count: number }[] };
 }
 
 export interface ErrorGroupsResponse {
@@ -116,6 +128,7 @@ export function parseErrorGroups(response: ErrorGroupsResponse): ErrorGroupsResu
       users: b.users.value,
       firstSeen: isoTime(b.first_seen),
       lastSeen: isoTime(b.last_seen),
+      versions: (b.versions?.buckets ?? []).map((v) => ({ version: v.key, count: v.doc_count })),
     };
     const traceId = s.trace?.id ?? s['trace.id'];
     const message = s.error?.message ?? s['error.message'] ?? s.message;
@@ -140,7 +153,7 @@ export async function searchErrorGroups(client: Client, options: ErrorGroupsOpti
 
 /** An aligned table: one group per row, the sample message last (never cut). */
 export function formatErrorGroups(result: ErrorGroupsResult): string {
-  const header = ['KEY', 'LEVEL', 'COUNT', 'USERS', 'FIRST SEEN', 'LAST SEEN', 'SAMPLE TRACE', 'SAMPLE MESSAGE'];
+  const header = ['KEY', 'LEVEL', 'COUNT', 'USERS', 'FIRST SEEN', 'LAST SEEN', 'BY MODEL VERSION', 'SAMPLE TRACE', 'SAMPLE MESSAGE'];
   const rows = result.groups.map((g) => [
     g.key,
     g.level,
@@ -148,6 +161,7 @@ export function formatErrorGroups(result: ErrorGroupsResult): string {
     String(g.users),
     g.firstSeen,
     g.lastSeen,
+    g.versions.map((v) => `${v.version}:${v.count}`).join(' '),
     g.sampleTraceId ?? '',
     (g.sampleMessage ?? '').replace(/\s+/g, ' '),
   ]);

@@ -1,9 +1,9 @@
 /**
- * npm run errors -- [--since 1h] [--level error|warn] [--size N] [--json] [--index NAME]
+ * npm run errors -- [--since 1h] [--level error|warn] [--size N] [--model-version V] [--json] [--index NAME]
  *
  * The service's error groups from Elasticsearch (ELASTICSEARCH_URL, default
  * http://127.0.0.1:9200), biggest first: key, level, count, users affected, first and last
- * seen, one sample trace id and message. See elk/error-groups.ts.
+ * seen, the split by model version, one sample trace id and message. See elk/error-groups.ts.
  */
 import { parseCommandLine, runCli, UsageError } from '../src/cli/usage';
 import { createElasticsearchClient, describeElasticsearchError, elasticsearchSettings, LOGS_INDEX } from './client';
@@ -19,6 +19,8 @@ options:
   --since DUR      only lines newer than DUR ago (30s, 15m, 1h, 7d); default: all
   --level L        error (5xx) or warn (4xx); default: both
   --size N         at most N groups (default 20)
+  --model-version V  only failures served by model version V (npm run models -- list);
+                   every row splits its count by reco.model_version either way
   --json           one JSON object per group instead of a table
   --index NAME     index or pattern (default ${LOGS_INDEX}*)
 environment: ELASTICSEARCH_URL, ELASTICSEARCH_USERNAME, ELASTICSEARCH_PASSWORD
@@ -31,6 +33,7 @@ async function main(): Promise<number> {
       since: { type: 'string' },
       level: { type: 'string' },
       size: { type: 'string', default: '20' },
+      'model-version': { type: 'string' },
       json: { type: 'boolean', default: false },
       index: { type: 'string', default: `${LOGS_INDEX}*` },
       help: { type: 'boolean', short: 'h', default: false },
@@ -55,6 +58,7 @@ async function main(): Promise<number> {
   const options: ErrorGroupsOptions = { size, index: values.index };
   if (values.since !== undefined) options.since = values.since;
   if (values.level !== undefined) options.level = values.level;
+  if (values['model-version'] !== undefined) options.modelVersion = values['model-version'];
 
   const settings = elasticsearchSettings();
   const client = createElasticsearchClient(settings, { maxRetries: 0, requestTimeoutMs: 15_000 });

@@ -13,6 +13,17 @@ import { LOAD_FLAGS, onInterrupt, flagOrEnv, selectScenario, toolCommandLine } f
 import { busyFrames, idleShare } from './folded';
 import { pct, renderTopTable } from './report';
 import { profileScenario } from './run';
+import { ConfigError, loadConfig } from '../src/config';
+
+function configProblem(env: NodeJS.ProcessEnv): string | undefined {
+  try {
+    loadConfig(env);
+    return undefined;
+  } catch (error) {
+    if (error instanceof ConfigError) return error.message;
+    throw error;
+  }
+}
 
 const USAGE = `usage: npm run profile -- <scenario> [options]    (scenarios: loadtest/scenarios.json)
 
@@ -25,6 +36,9 @@ const USAGE = `usage: npm run profile -- <scenario> [options]    (scenarios: loa
   --top <n>              frames in the printed table (default 10)
   --keep-raw             keep V8's raw log under <run>/raw/
   --start-timeout <s>    wait this long for the service to listen (default 180)
+  --model-ref <refs>     serve these registry versions under their model names (MODEL_REFS),
+                         e.g. knn@staging or knn@20261201T231820123Z-3f9c2a1b: two runs of two
+                         versions compare with npm run profile:compare -- knn
 
 The service's own settings come from the environment (DATASET, SYNTHETIC_*, KNN_NEIGHBOURS,
 K_RECS, LOG_*...), as for npm start.
@@ -47,12 +61,20 @@ async function main(): Promise<number> {
       top: { type: 'string' },
       'keep-raw': { type: 'boolean' },
       'start-timeout': { type: 'string' },
+      'model-ref': { type: 'string' },
     },
     true,
   );
   if (line === undefined) return 0;
   const { values, positionals } = line;
-  const env = process.env;
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  const modelRef = values['model-ref'];
+  if (modelRef !== undefined) {
+    // Checked here, like the service will at start-up, so a typo is exit 2 and not a failed run.
+    const problem = configProblem({ ...env, MODEL_REFS: modelRef });
+    if (problem !== undefined) throw new UsageError(`--model-ref: ${problem}`);
+    env.MODEL_REFS = modelRef;
+  }
   const { scenariosFile, scenario, settings: load } = selectScenario(values, positionals, env);
   const port = parsePositiveInt(flagOrEnv(values, 'port', 'PROFILE_PORT', env), '--port', undefined);
   if (port !== undefined && port > 65535) throw new UsageError(`invalid --port '${port}': at most 65535`);

@@ -225,7 +225,7 @@ export async function profileScenario(options: ProfileOptions): Promise<ProfileR
     const tree = await visualize({
       collectDir,
       htmlPath,
-      title: `recoscope ${scenario.name} · ${summary.rps} req/s · ${git.short}${git.dirty ? '+dirty' : ''} · ${startedAt.toISOString()}`,
+      title: `recoscope ${scenario.name}${env.MODEL_REFS === undefined || env.MODEL_REFS === '' ? '' : ` (${env.MODEL_REFS})`} · ${summary.rps} req/s · ${git.short}${git.dirty ? '+dirty' : ''} · ${startedAt.toISOString()}`,
       delayMs: cutMs,
       cwd: PROJECT_ROOT,
     });
@@ -265,6 +265,8 @@ export async function profileScenario(options: ProfileOptions): Promise<ProfileR
       models: {
         ...(config === undefined ? {} : { kRecs: config.kRecs, ...config.models }),
         trained: byAction(records, 'model-trained').map((r) => (r.recoscope as Record<string, unknown> | undefined) ?? {}),
+        // The registry version each model name served in this run (MODEL_REFS / --model-ref).
+        serving: (byAction(records, 'models-ready')[0]?.recoscope as { serving?: unknown } | undefined)?.serving ?? {},
       },
       service: {
         logStdout: config?.log.stdout ?? false,

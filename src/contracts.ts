@@ -44,6 +44,9 @@ export type ModelAlias = (typeof MODEL_ALIASES)[number];
 export const MODEL_PROMOTED_ACTION = 'model-promoted';
 export const MODEL_REFUSED_ACTION = 'model-refused';
 
+/** POST here (Bearer ADMIN_API_KEY) reloads the models from the registry, like SIGHUP. */
+export const ADMIN_RELOAD_PATH = '/admin/models/reload';
+
 /** Route templates, as they appear in spans, metrics labels and the OpenAPI document. */
 export const ROUTES = {
   health: '/health',

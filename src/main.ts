@@ -99,6 +99,7 @@ async function main(): Promise<void> {
   startTracing(config.tracing);
   const apiKey = resolveApiKey(config);
   registerSecret(apiKey);
+  if (config.adminApiKey !== undefined) registerSecret(config.adminApiKey);
   // Before the models are prepared, so start-up is in the first profile too.
   await startProfiling(config.profiling, logger);
 
@@ -140,7 +141,8 @@ async function main(): Promise<void> {
   installModelReload(prepared);
   const served = metrics === undefined ? prepared.registry : timedModels(prepared.registry, metrics);
   const models = withInjectedFaults(served, { faultUserDivisor: config.faultUserDivisor, ...config.profiling });
-  const app = createApp({ models, experiments, apiKey, kRecs: config.kRecs, http: config.http, ...(metrics === undefined ? {} : { metrics }) });
+  const admin = config.adminApiKey === undefined ? undefined : { apiKey: config.adminApiKey, reload: () => prepared.registry.reload() };
+  const app = createApp({ models, experiments, apiKey, kRecs: config.kRecs, http: config.http, ...(metrics === undefined ? {} : { metrics }), ...(admin === undefined ? {} : { admin }) });
 
   // Before the `listening` line, so whoever waits for it can scrape at once.
   let metricsServer: Server | undefined;

@@ -1,7 +1,9 @@
 /** The Express application: routes, auth, access log and the error contract. */
 import express, { type Express } from 'express';
 import { DEFAULT_HTTP_SETTINGS, type HttpSettings } from '../config';
-import { ROUTES } from '../contracts';
+import { ADMIN_RELOAD_PATH, ROUTES } from '../contracts';
+import type { ReloadReport } from '../models/serving';
+import { adminReloadHandler } from './admin-route';
 import type { ModelLookup } from '../models/types';
 import { logger } from '../observability/logger';
 import { tracedRoute } from '../observability/tracing';
@@ -29,12 +31,14 @@ export interface AppOptions {
   http?: HttpSettings;
   /** Prometheus metrics; undefined when METRICS_PORT=0 (no per-request cost then). */
   metrics?: ServiceMetrics;
+  /** POST /admin/models/reload behind its own key; undefined: no such route (ADMIN_API_KEY unset). */
+  admin?: { apiKey: string; reload: () => Promise<ReloadReport> };
 }
 
 
 export { DEFAULT_HTTP_SETTINGS };
 
-export function createApp({ models, experiments, apiKey, kRecs, metrics, http = DEFAULT_HTTP_SETTINGS }: AppOptions): Express {
+export function createApp({ models, experiments, apiKey, kRecs, metrics, admin, http = DEFAULT_HTTP_SETTINGS }: AppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
@@ -70,6 +74,12 @@ export function createApp({ models, experiments, apiKey, kRecs, metrics, http = 
     .route(ROUTES.feedback)
     .post(noStore, tracedRoute(ROUTES.feedback, feedbackHandler({ isAuthorized, throttle, metrics })))
     .all(noStore, tracedRoute(ROUTES.feedback, methodNotAllowedExcept('POST')));
+
+  if (admin !== undefined) {
+    app
+      .route(ADMIN_RELOAD_PATH)
+      .post(noStore, tracedRoute(ADMIN_RELOAD_PATH, adminReloadHandler({ isAuthorized: bearerCheck(admin.apiKey), reload: admin.reload, throttle })));
+  }
 
   // Built once: the models and settings do not change while the process runs.
   const openApiDocument = JSON.stringify(

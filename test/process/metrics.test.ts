@@ -78,7 +78,9 @@ describe('metrics listener', () => {
     for (const s of info) {
       assert.equal(s.value, 1);
       assert.match(s.labels.dataset_fingerprint ?? '', /^[0-9a-f]{16,}$/);
-      assert.equal(s.labels.version, 'trained-at-startup');
+      // Trained at start-up and saved: a registry version (creation time, dataset fingerprint).
+      assert.match(s.labels.version ?? '', /^[0-9]{8}T[0-9]{9}Z-[0-9a-f]{8}$/);
+      assert.equal(s.labels.version?.slice(-8), s.labels.dataset_fingerprint?.slice(0, 8));
     }
   });
 

@@ -25,6 +25,9 @@ describe('error groups search', () => {
     assert.equal(groups.aggs.first_seen?.min?.field, '@timestamp');
     assert.equal(groups.aggs.last_seen?.max?.field, '@timestamp');
     assert.ok(groups.aggs.sample?.top_hits);
+    assert.deepEqual(groups.aggs.versions, { terms: { field: 'reco.model_version', size: 10, missing: '-' } });
+    const one = buildErrorGroupsSearch({ size: 5, modelVersion: '20261201T231820123Z-3f9c2a1b' });
+    assert.deepEqual((one.query.bool?.filter as unknown[]).at(-1), { term: { 'reco.model_version': '20261201T231820123Z-3f9c2a1b' } });
     assert.throws(() => buildErrorGroupsSearch({ since: 'yesterday', size: 5 }), /--since/);
     const all = buildErrorGroupsSearch({ size: 5 });
     assert.equal((all.query.bool?.filter as unknown[]).length, 2, 'no window, no level: all failures');
@@ -42,6 +45,12 @@ describe('error groups search', () => {
               users: { value: 4 },
               first_seen: { value: 1764086400000, value_as_string: '2025-11-25T16:00:00.000Z' },
               last_seen: { value: 1764086460000, value_as_string: '2025-11-25T16:01:00.000Z' },
+              versions: {
+                buckets: [
+                  { key: '20261201T231820123Z-3f9c2a1b', doc_count: 6 },
+                  { key: '20261202T080000000Z-3f9c2a1b', doc_count: 3 },
+                ],
+              },
               sample: {
                 hits: {
                   hits: [
@@ -81,14 +90,19 @@ describe('error groups search', () => {
       sampleTraceId: '4bf92f3577b34da6a3ce929d0e0e4736',
       sampleMessage: 'injected fault for user 1332 (FAULT_USER_DIVISOR=666)',
       sampleStatus: 500,
+      versions: [
+        { version: '20261201T231820123Z-3f9c2a1b', count: 6 },
+        { version: '20261202T080000000Z-3f9c2a1b', count: 3 },
+      ],
     });
+    assert.deepEqual(result.groups[1]?.versions, [], 'a response without the split (an older search) reads as none');
     assert.equal(result.groups[1]?.level, 'warn', 'flat dotted keys are read too');
     assert.equal(result.groups[1]?.firstSeen, '2025-11-25T16:00:00.000Z', 'epoch millis without value_as_string');
     assert.equal(result.groups[1]?.sampleTraceId, undefined);
     const table = formatErrorGroups(result).split('\n');
     assert.equal(table.length, 3);
-    assert.match(table[0] ?? '', /^KEY\s+LEVEL\s+COUNT\s+USERS\s+FIRST SEEN\s+LAST SEEN\s+SAMPLE TRACE\s+SAMPLE MESSAGE$/);
-    assert.match(table[1] ?? '', /^500 InjectedFaultError .* error\s+9\s+4\s+2025-11-25T16:00:00.000Z/);
+    assert.match(table[0] ?? '', /^KEY\s+LEVEL\s+COUNT\s+USERS\s+FIRST SEEN\s+LAST SEEN\s+BY MODEL VERSION\s+SAMPLE TRACE\s+SAMPLE MESSAGE$/);
+    assert.match(table[1] ?? '', /^500 InjectedFaultError .* error\s+9\s+4\s+2025-11-25T16:00:00.000Z .* 20261201T231820123Z-3f9c2a1b:6 20261202T080000000Z-3f9c2a1b:3 /);
   });
 
   it('no failures: no rows, total 0', () => {
