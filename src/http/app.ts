@@ -14,6 +14,7 @@ import { createAuthThrottle } from './auth-throttle';
 import { docsRouter } from './docs';
 import { errorHandler, methodNotAllowedExcept, methodNotAllowedHandler, notFoundHandler } from './errors';
 import type { Experiments } from '../experiments';
+import { RecentRecommendations } from '../experiments/recent';
 import { feedbackHandler } from './feedback';
 import { buildOpenApiDocument, OPENAPI_PATH } from './openapi';
 import { recoHandler } from './reco-route';
@@ -66,13 +67,15 @@ export function createApp({ models, experiments, apiKey, kRecs, metrics, admin, 
 
   const throttle = createAuthThrottle({ limit: http.authFailureLimit, windowMs: http.authFailureWindowMs, logger });
   const isAuthorized = bearerCheck(apiKey);
+  // Only with experiments: the arms of recent recommendations, for their feedback lines.
+  const recent = experiments !== undefined && experiments.names().length > 0 ? new RecentRecommendations() : undefined;
   app
     .route(ROUTES.reco)
-    .get(noStore, tracedRoute(ROUTES.reco, recoHandler({ models, experiments, k: kRecs, isAuthorized, throttle })))
+    .get(noStore, tracedRoute(ROUTES.reco, recoHandler({ models, experiments, recent, k: kRecs, isAuthorized, throttle })))
     .all(noStore, tracedRoute(ROUTES.reco, methodNotAllowedHandler));
   app
     .route(ROUTES.feedback)
-    .post(noStore, tracedRoute(ROUTES.feedback, feedbackHandler({ isAuthorized, throttle, metrics })))
+    .post(noStore, tracedRoute(ROUTES.feedback, feedbackHandler({ isAuthorized, throttle, metrics, recent })))
     .all(noStore, tracedRoute(ROUTES.feedback, methodNotAllowedExcept('POST')));
 
   if (admin !== undefined) {

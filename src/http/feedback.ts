@@ -8,10 +8,13 @@
  *
  * The feedback request's own access line carries no `reco.*` fields: the recommendation id
  * must name exactly one access line (the recommendation's), and a feedback is not a
- * recommendation for the metrics either.
+ * recommendation for the metrics either. The feedback line also names the experiment, arm and
+ * model version when this process served that recommendation recently (experiments/recent.ts):
+ * what lets a dashboard split CTR by arm without a join.
  */
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import { FEEDBACK_DATASET, type FeedbackEvent } from '../contracts';
+import type { RecentRecommendations, ServedArm } from '../experiments/recent';
 import { logEcsRecord, logLevelEnabled } from '../observability/logger';
 import type { ServiceMetrics } from '../observability/metrics';
 import type { BearerCheck } from './auth';
@@ -28,10 +31,12 @@ export interface FeedbackRouteOptions {
   /** The reco route's wrong-key throttle: one budget of guesses per address, whichever route. */
   throttle?: AuthThrottle | undefined;
   metrics?: ServiceMetrics | undefined;
+  /** The arms of recent experiment recommendations (their feedback lines name the arm too). */
+  recent?: RecentRecommendations | undefined;
 }
 
 /** The fields of a feedback line under `reco.*` (snake_case, as the access line's). */
-export interface FeedbackFields {
+export interface FeedbackFields extends Partial<ServedArm> {
   recommendation_id: string;
   user_id: number;
   item_id: number;
@@ -59,7 +64,7 @@ function validationError(issues: readonly { path: readonly PropertyKey[]; messag
   return new HttpError(422, 'validation_error', `${where}: ${issue?.message ?? 'invalid'}`.slice(0, 256), loc);
 }
 
-export function feedbackHandler({ isAuthorized, throttle, metrics }: FeedbackRouteOptions): RequestHandler {
+export function feedbackHandler({ isAuthorized, throttle, metrics, recent }: FeedbackRouteOptions): RequestHandler {
   // strict: only an object or array at the top (the schema wants an object).
   const parse = express.json({ limit: MAX_FEEDBACK_BYTES, strict: true, type: 'application/json' });
   return (req: Request, res: Response, next: NextFunction) => {
@@ -68,7 +73,7 @@ export function feedbackHandler({ isAuthorized, throttle, metrics }: FeedbackRou
     parse(req, res, (error?: unknown) => {
       if (error !== undefined && error !== null) return next(parserError(error));
       try {
-        record(req, metrics);
+        record(req, metrics, recent);
       } catch (failure) {
         return next(failure);
       }
@@ -78,7 +83,7 @@ export function feedbackHandler({ isAuthorized, throttle, metrics }: FeedbackRou
 }
 
 /** Validates the parsed body and writes the feedback line; throws the 4xx of a bad one. */
-function record(req: Request, metrics: ServiceMetrics | undefined): void {
+function record(req: Request, metrics: ServiceMetrics | undefined, recent: RecentRecommendations | undefined): void {
   const body: unknown = req.body;
   if (body === undefined) {
     // body-parser leaves no body for another media type, and for an empty JSON one.
@@ -88,7 +93,9 @@ function record(req: Request, metrics: ServiceMetrics | undefined): void {
   const parsed = feedbackRequestSchema.safeParse(body);
   if (!parsed.success) throw validationError(parsed.error.issues);
   const { recommendation_id, user_id, item_id, event } = parsed.data;
-  const reco: FeedbackFields = { recommendation_id, user_id, item_id, feedback_event: event };
+  // The arm when this process served the recommendation recently (see experiments/recent.ts).
+  const served = recent?.get(recommendation_id);
+  const reco: FeedbackFields = { recommendation_id, user_id, item_id, feedback_event: event, ...served };
   if (logLevelEnabled('info')) {
     logEcsRecord('info', `feedback ${event} on item ${item_id} for recommendation ${recommendation_id}`, {
       event: { dataset: FEEDBACK_DATASET, action: 'feedback', kind: 'event', category: ['web'], type: ['info'] },

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { Request, RequestHandler, Response } from 'express';
 import { RECOMMENDATION_ID_HEADER } from '../contracts';
 import { modelVersion, serveArm, type Experiments } from '../experiments';
+import type { RecentRecommendations } from '../experiments/recent';
 import type { ModelLookup, Recommender } from '../models/types';
 import { requestStages } from '../observability/tracing';
 import type { RecoFields } from './locals';
@@ -22,6 +23,8 @@ export interface RecoRouteOptions {
   models: ModelLookup;
   /** A/B experiments, served under their own names (`/reco/<experiment>/<user_id>`). */
   experiments?: Experiments | undefined;
+  /** Where an experiment recommendation's arm is remembered for its feedback lines. */
+  recent?: RecentRecommendations | undefined;
   k: number;
   isAuthorized: BearerCheck;
   /** Wrong-key throttle: checked before the key, fed by every 401. */
@@ -33,7 +36,7 @@ export interface RecoRouteOptions {
  * a router dispatch per request (and a wrapper span check when tracing), on a route whose
  * whole budget is a few hundred microseconds.
  */
-export function recoHandler({ models, experiments, k, isAuthorized, throttle }: RecoRouteOptions): RequestHandler<RecoParams> {
+export function recoHandler({ models, experiments, recent, k, isAuthorized, throttle }: RecoRouteOptions): RequestHandler<RecoParams> {
   return (req: Request<RecoParams>, res: Response) => {
     const { model_name: modelName, user_id: rawUserId } = req.params;
     // The request's reco facts, written once: the lifecycle puts them on the access line and
@@ -55,6 +58,9 @@ export function recoHandler({ models, experiments, k, isAuthorized, throttle }: 
     // randomUUID draws from a pre-filled entropy cache: well under a microsecond.
     const recommendationId = randomUUID();
     reco.recommendation_id = recommendationId;
+    if (reco.arm !== undefined && reco.experiment !== undefined) {
+      recent?.remember(recommendationId, { experiment: reco.experiment, arm: reco.arm, model_version: reco.model_version });
+    }
     const body: RecoResponse = { user_id: userId, items: result.items };
     res.setHeader(RECOMMENDATION_ID_HEADER, recommendationId);
     res.json(body);

@@ -11,7 +11,7 @@ export interface RawResponse {
 export function rawRequest(
   baseUrl: string,
   path: string,
-  options: { method?: string; headers?: Record<string, string> } = {},
+  options: { method?: string; headers?: Record<string, string>; body?: string } = {},
 ): Promise<RawResponse> {
   const base = new URL(baseUrl);
   return new Promise((resolveResponse, rejectResponse) => {
@@ -40,6 +40,6 @@ export function rawRequest(
       },
     );
     req.on('error', rejectResponse);
-    req.end();
+    req.end(options.body);
   });
 }

@@ -60,6 +60,7 @@ describe('metrics listener', () => {
       http_server_active_requests: 'gauge',
       recoscope_recommendations_total: 'counter',
       recoscope_fallback_items_total: 'counter',
+      recoscope_feedback_events_total: 'counter',
       recoscope_model_call_duration_seconds: 'histogram',
       recoscope_model_info: 'gauge',
       recoscope_model_load_duration_seconds: 'gauge',

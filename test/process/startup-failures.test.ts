@@ -84,6 +84,28 @@ describe('start-up failures: one stderr line, one exit code each', () => {
     });
   }
 
+  // The experiments file is configuration: a bad field before anything starts, a reference to no
+  // loaded model or a name that shadows a model once the models are ready, each exit `config`.
+  const experiments = (arm: Record<string, unknown>, name = 'homepage') =>
+    JSON.stringify({ experiments: [{ name, salt: 's', arms: [{ name: 'control', model: 'knn', weight: 50 }, { name: 'treatment', weight: 50, ...arm }] }] });
+  const experimentCases: [string, string, RegExp][] = [
+    ['a fractional weight', experiments({ model: 'popular', weight: 0.5 }), /EXPERIMENTS_FILE \(.*\): experiments\.0\.arms\.1\.weight: must be a positive integer/],
+    ['a reference to no loaded model', experiments({ model: 'svd' }), /EXPERIMENTS_FILE \(.*\): experiments\.0\.arms\.1\.model: svd does not resolve to a loaded model/],
+    ['an experiment named like a model', experiments({ model: 'popular' }, 'knn'), /experiments\.0\.name: knn is a model name/],
+    ['a file that is not JSON', '{"experiments": [', /EXPERIMENTS_FILE \(.*\): is not JSON/],
+  ];
+  experimentCases.forEach(([name, text, message], i) => {
+    it(`config: EXPERIMENTS_FILE with ${name} → exit ${EXIT_CODES.config}`, () => {
+      const file = join(dir, `experiments-${i}.json`);
+      writeFileSync(file, text);
+      const result = run({ EXPERIMENTS_FILE: file, LOG_STDOUT: 'false' });
+      assert.equal(result.status, EXIT_CODES.config);
+      const line = oneLine(result.stderr);
+      assert.match(line, /^recoscope: invalid configuration: EXPERIMENTS_FILE/);
+      assert.match(line, message);
+    });
+  });
+
   for (const stdout of ['true', 'false']) {
     it(`listen: a port in use → exit ${EXIT_CODES.listen} before the dataset is read (LOG_STDOUT=${stdout})`, () => {
       // A dataset that takes seconds to generate and train: the failure must come before it.

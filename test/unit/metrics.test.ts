@@ -64,6 +64,39 @@ describe('ServiceMetrics', () => {
     assert.doesNotMatch(await m.render(false), /trace_id/);
   });
 
+  it('labels by arm and model version: configured arms and loaded versions only, else other; exemplars kept', async () => {
+    const m = metrics();
+    m.setArms(['control', 'treatment']);
+    const reco = (arm: string | undefined, modelVersion: string | undefined) => ({ model: 'knn', errorKey: undefined, coldStart: false, fallback: 0, arm, modelVersion });
+    done(m, { traceId: '0af7651916cd43dd8448eb211c80319c', reco: reco('control', 'v1') });
+    done(m, { reco: reco('treatment', 'v1') });
+    done(m, { reco: reco('invented-arm', 'v9') });
+    done(m, { reco: reco(undefined, undefined) });
+    const s = parseExposition(await m.render(false));
+    const count = (arm: string, modelVersion: string) =>
+      sampleValue(s, 'http_server_request_duration_seconds_count', { method: 'GET', route: ROUTES.reco, status_code: '200', arm, model_version: modelVersion });
+    assert.deepEqual([count('control', 'v1'), count('treatment', 'v1'), count('other', 'other'), count('none', 'none')], [1, 1, 1, 1]);
+    const total = (arm: string, modelVersion: string) => sampleValue(s, 'recoscope_recommendations_total', { model: 'knn', outcome: 'ok', arm, model_version: modelVersion });
+    assert.deepEqual([total('control', 'v1'), total('treatment', 'v1'), total('other', 'other'), total('none', 'none')], [1, 1, 1, 1]);
+    m.addModelVersions(['v9']);
+    done(m, { reco: reco('treatment', 'v9') });
+    assert.equal(
+      sampleValue(parseExposition(await m.render(false)), 'recoscope_recommendations_total', { model: 'knn', outcome: 'ok', arm: 'treatment', model_version: 'v9' }),
+      1,
+    );
+    assert.match(await m.render(true), /^http_server_request_duration_seconds_bucket\{le="0\.0025",.*arm="control",model_version="v1"\} 1 # \{trace_id="0af7651916cd43dd8448eb211c80319c"\}/m);
+  });
+
+  it('counts accepted feedback by event', async () => {
+    const m = metrics();
+    m.feedbackEvent('click');
+    m.feedbackEvent('click');
+    m.feedbackEvent('view');
+    const s = parseExposition(await m.render(false));
+    assert.equal(sampleValue(s, 'recoscope_feedback_events_total', { event: 'click' }), 2);
+    assert.equal(sampleValue(s, 'recoscope_feedback_events_total', { event: 'view' }), 1);
+  });
+
   it('concurrent renders in both formats keep each format intact', async () => {
     const m = metrics();
     done(m, { reco: { model: 'knn', errorKey: undefined, coldStart: false, fallback: 0 } });
