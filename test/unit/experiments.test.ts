@@ -158,7 +158,7 @@ describe('the experiments file', () => {
   });
 
   it('against the loaded models: refs must resolve, names must not be model names', () => {
-    const model = (name: string): Recommender => ({ name, recommend: () => ({ items: [], coldStart: false, fallback: 0 }) });
+    const model = (name: string): Recommender => ({ name, version: 'v1', recommend: () => ({ items: [], coldStart: false, fallback: 0 }) });
     const known = new Map([['knn', model('knn')], ['knn@production', model('knn')], ['popular', model('popular')]]);
     const models: ModelLookup = { get: (ref) => known.get(ref), names: () => ['knn', 'popular'] };
     const experiments = parseExperiments(VALID);
