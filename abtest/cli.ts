@@ -101,7 +101,7 @@ async function main(): Promise<number> {
   if (values.prometheus !== undefined) {
     const to = values.to !== undefined ? Date.parse(values.to) / 1000 : Date.now() / 1000;
     const from = values.from !== undefined ? Date.parse(values.from) / 1000 : values.since !== undefined ? to - sinceSeconds(values.since) : to - 3600;
-    const latency = await armLatencyFromPrometheus(values.prometheus, from, to);
+    const latency = await armLatencyFromPrometheus(values.prometheus, from, to, counts.arms.map((a) => a.arm));
     for (const arm of counts.arms) {
       const l = latency.get(arm.arm);
       if (l !== undefined) arm.latencyMs = l;

@@ -4,6 +4,7 @@
  * histogram_quantile over the increase of the buckets (the histogram's own resolution: bucket
  * bounds, interpolated linearly inside a bucket).
  */
+import { ROUTES } from '../src/contracts';
 import type { LatencyMs } from './report';
 
 export const DURATION_HISTOGRAM = 'http_server_request_duration_seconds';
@@ -14,8 +15,10 @@ interface PromVector {
   data?: { resultType: string; result: { metric: Record<string, string>; value: [number, string] }[] };
 }
 
-export function quantileQuery(q: number, windowSeconds: number): string {
-  return `histogram_quantile(${q}, sum by (le, arm) (increase(${DURATION_HISTOGRAM}_bucket{arm!=""}[${Math.max(1, Math.ceil(windowSeconds))}s])))`;
+/** The reco route's requests of these arms (names are [a-z0-9_-]: nothing to escape in the regex). */
+export function quantileQuery(q: number, windowSeconds: number, arms: readonly string[]): string {
+  const selector = `route="${ROUTES.reco}",arm=~"${arms.join('|')}"`;
+  return `histogram_quantile(${q}, sum by (le, arm) (increase(${DURATION_HISTOGRAM}_bucket{${selector}}[${Math.max(1, Math.ceil(windowSeconds))}s])))`;
 }
 
 async function instantQuery(url: string, query: string, atSeconds: number): Promise<Map<string, number>> {
@@ -32,9 +35,9 @@ async function instantQuery(url: string, query: string, atSeconds: number): Prom
 }
 
 /** arm → p50/p99 in milliseconds over [from, to] (Unix seconds). */
-export async function armLatencyFromPrometheus(url: string, fromSeconds: number, toSeconds: number): Promise<Map<string, LatencyMs>> {
+export async function armLatencyFromPrometheus(url: string, fromSeconds: number, toSeconds: number, arms: readonly string[]): Promise<Map<string, LatencyMs>> {
   const window = toSeconds - fromSeconds;
-  const [p50, p99] = await Promise.all([instantQuery(url, quantileQuery(0.5, window), toSeconds), instantQuery(url, quantileQuery(0.99, window), toSeconds)]);
+  const [p50, p99] = await Promise.all([instantQuery(url, quantileQuery(0.5, window, arms), toSeconds), instantQuery(url, quantileQuery(0.99, window, arms), toSeconds)]);
   const out = new Map<string, LatencyMs>();
   for (const [arm, v] of p50) {
     const high = p99.get(arm);

@@ -5,6 +5,8 @@
  * future), a real Filebeat ships the NDJSON lines to a real Elasticsearch, and
  * `npm run ab:report` (its compiled CLI, as a user runs it) reports on them.
  *
+ * A real Prometheus scrapes the service; a second report takes its latency from there.
+ *
  * Checks: the report's per-arm counts equal Elasticsearch's own count API with a term filter
  * per arm (and what the simulator sent); the split is within ±1.5 points of the weights; every
  * click in the report joins to an access line (no orphans, clicked ids = recommendations the
@@ -26,7 +28,8 @@ import { armFor, readExperimentsFile } from '../../src/experiments';
 import { compiled, PROJECT_ROOT } from '../../src/paths';
 import { abWorld, type AbWorld, type ExperimentSpec } from '../helpers/ab';
 import type { RunningService } from '../helpers/service';
-import { createStack, orphans, removeStack, stackDown, stackUp, startService, waitFor, type TestStack } from './stack';
+import { startPrometheus, type TestPrometheus } from './prometheus-helpers';
+import { createStack, freePort, orphans, removeStack, stackDown, stackUp, startService, waitFor, type TestStack } from './stack';
 
 const execFileAsync = promisify(execFile);
 const API_KEY = 'ab-report-e2e-key-0123456789';
@@ -49,6 +52,8 @@ describe('ab:report on the real stack: three arms under the simulator', { timeou
   let world: AbWorld;
   let sim: SimulationResult;
   let report: AbReport;
+  let promReport: AbReport;
+  let prometheus: TestPrometheus | undefined;
 
   before(async () => {
     stack = await createStack('abreport');
@@ -59,10 +64,20 @@ describe('ab:report on the real stack: three arms under the simulator', { timeou
     const dataDir = join(stack.runDir, 'ab-data');
     mkdirSync(dataDir, { recursive: true });
     world = await abWorld(dataDir, DATASET, [EXPERIMENT]);
+    const metricsPort = await freePort();
     service = await startService(stack, {
-      env: { API_KEY, LOG_LEVEL: 'info', DATASET: world.trainCsv, EXPERIMENTS_FILE: world.experimentsFile, ARTIFACTS_DIR: join(dataDir, 'artifacts') },
+      env: {
+        API_KEY,
+        LOG_LEVEL: 'info',
+        DATASET: world.trainCsv,
+        EXPERIMENTS_FILE: world.experimentsFile,
+        ARTIFACTS_DIR: join(dataDir, 'artifacts'),
+        METRICS_PORT: String(metricsPort),
+      },
       timeoutMs: 180_000,
     });
+    prometheus = await startPrometheus({ label: 'abreport', targets: [`127.0.0.1:${metricsPort}`] });
+    const simStarted = new Date();
     sim = await simulate({ url: service.url, apiKey: API_KEY, route: EXPERIMENT.name, users: world.users, concurrency: 8 });
     const clickLines = sim.clicks;
     // Filebeat ships asynchronously: wait (with a deadline) until every line is in.
@@ -77,17 +92,34 @@ describe('ab:report on the real stack: three arms under the simulator', { timeou
       `${sim.requests} access lines and ${clickLines} click lines in Elasticsearch`,
       2_000,
     );
-    const out = join(dataDir, 'report.json');
-    const { stdout } = await execFileAsync(
-      process.execPath,
-      [compiled('abtest/cli'), '--experiment', EXPERIMENT.name, '--experiments', world.experimentsFile, '--json', out, '--markdown', join(dataDir, 'report.md'), '--html', join(dataDir, 'report.html'), '--artifacts', join(dataDir, 'artifacts')],
-      { cwd: PROJECT_ROOT, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ELASTICSEARCH_URL: stack.esUrl }, timeout: 120_000 },
+    // And until Prometheus has scraped every request of the experiment.
+    await waitFor(
+      async () => {
+        const samples = await prometheus!.query(`sum(http_server_request_duration_seconds_count{arm=~"control|treatment|baseline"})`);
+        return Number(samples[0]?.value[1] ?? 0) === sim.requests;
+      },
+      120_000,
+      `Prometheus counting ${sim.requests} experiment requests`,
+      1_000,
     );
-    console.log(stdout);
-    report = JSON.parse(readFileSync(out, 'utf8')) as AbReport;
+    const runReport = async (name: string, extra: string[]): Promise<AbReport> => {
+      const out = join(dataDir, `${name}.json`);
+      const { stdout } = await execFileAsync(
+        process.execPath,
+        [compiled('abtest/cli'), '--experiment', EXPERIMENT.name, '--experiments', world.experimentsFile, '--json', out, '--artifacts', join(dataDir, 'artifacts'), ...extra],
+        { cwd: PROJECT_ROOT, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ELASTICSEARCH_URL: stack.esUrl }, timeout: 120_000 },
+      );
+      console.log(stdout);
+      return JSON.parse(readFileSync(out, 'utf8')) as AbReport;
+    };
+    report = await runReport('report', ['--markdown', join(dataDir, 'report.md'), '--html', join(dataDir, 'report.html')]);
+    // The window starts a minute before the load: increase() needs the samples before it.
+    const from = new Date(simStarted.getTime() - 60_000).toISOString();
+    promReport = await runReport('report-prometheus', ['--prometheus', prometheus.url, '--from', from, '--to', new Date().toISOString()]);
   });
 
   after(async () => {
+    await prometheus?.stop();
     if (service !== undefined && service.child.exitCode === null && service.child.signalCode === null) await service.stop('SIGTERM');
     await es?.close();
     if (stack !== undefined) {
@@ -137,6 +169,15 @@ describe('ab:report on the real stack: three arms under the simulator', { timeou
       const row = report.arms.find((a) => a.arm === arm.name);
       const share = (row?.requests ?? 0) / total;
       assert.ok(Math.abs(share - arm.weight / 100) <= 0.015, `${arm.name}: ${(share * 100).toFixed(2)} % for weight ${arm.weight} %`);
+    }
+  });
+
+  it('with --prometheus: the same counts, and p50 ≤ p99 per arm from the histogram', () => {
+    assert.match(promReport.latencySource, /^Prometheus /);
+    for (const arm of promReport.arms) {
+      const es = report.arms.find((a) => a.arm === arm.arm);
+      assert.deepEqual([arm.requests, arm.clicked], [es?.requests, es?.clicked], arm.arm);
+      assert.ok(arm.latencyMs !== undefined && arm.latencyMs.p50 > 0 && arm.latencyMs.p50 <= arm.latencyMs.p99, `${arm.arm}: ${JSON.stringify(arm.latencyMs)}`);
     }
   });
 
