@@ -14,7 +14,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
@@ -119,7 +119,10 @@ describe('ab:report on the real stack: three arms under the simulator', { timeou
   });
 
   after(async () => {
-    await prometheus?.stop();
+    if (prometheus !== undefined) {
+      await prometheus.stop();
+      rmSync(prometheus.runDir, { recursive: true, force: true });
+    }
     if (service !== undefined && service.child.exitCode === null && service.child.signalCode === null) await service.stop('SIGTERM');
     await es?.close();
     if (stack !== undefined) {
