@@ -142,7 +142,15 @@ async function main(): Promise<void> {
   const served = metrics === undefined ? prepared.registry : timedModels(prepared.registry, metrics);
   const models = withInjectedFaults(served, { faultUserDivisor: config.faultUserDivisor, ...config.profiling });
   const admin = config.adminApiKey === undefined ? undefined : { apiKey: config.adminApiKey, reload: () => prepared.registry.reload() };
-  const app = createApp({ models, experiments, apiKey, kRecs: config.kRecs, http: config.http, ...(metrics === undefined ? {} : { metrics }), ...(admin === undefined ? {} : { admin }) });
+  const app = createApp({
+    models,
+    experiments,
+    apiKey,
+    kRecs: config.kRecs,
+    http: config.http,
+    ...(metrics === undefined ? {} : { metrics }),
+    ...(admin === undefined ? {} : { admin }),
+  });
 
   // Before the `listening` line, so whoever waits for it can scrape at once.
   let metricsServer: Server | undefined;

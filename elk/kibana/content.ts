@@ -1,18 +1,21 @@
 /**
  * recoscope's Kibana content: what people see in Kibana — the `reco-logs*` data view's field
- * formats, five saved searches and the overview dashboard's panels. Only the content lives
+ * formats, six saved searches and the overview dashboard's panels. Only the content lives
  * here; kibana-wire.ts turns it into Kibana's saved object format and kibana-objects.ts
  * renders elk/kibana/saved-objects.ndjson.
  */
 
-import { ACCESS_DATASET, LOGS_DATA_VIEW_PATTERN } from '../../src/contracts';
+import { ACCESS_DATASET, FEEDBACK_DATASET, LOGS_DATA_VIEW_PATTERN } from '../../src/contracts';
 import { ERROR_GROUPS_SEARCH } from './error-groups';
 import {
   byFilters,
   count,
+  filtered,
   overTime,
   percentile,
+  ratioFormula,
   topValues,
+  uniqueCount,
   xyVisualization,
   type DashboardSpec,
   type DataViewSpec,
@@ -100,6 +103,18 @@ export const SAVED_SEARCHES: SavedSearchSpec[] = [
       ['@timestamp', 'desc'],
     ],
   },
+  {
+    id: 'recoscope-by-arm',
+    title: 'Recommendations by arm',
+    description:
+      'Every recommendation an experiment served (GET /reco/<experiment>/<user_id>): its arm, the model and version that answered, and the recommendation id its feedback names.',
+    query: `${ACCESS} and reco.arm : *`,
+    columns: ['reco.experiment', 'reco.arm', 'reco.model', 'reco.model_version', 'http.response.status_code', 'event.duration', 'reco.user_id', 'reco.recommendation_id', 'trace.id'],
+    sort: [
+      ['reco.arm', 'asc'],
+      ['@timestamp', 'desc'],
+    ],
+  },
   ERROR_GROUPS_SEARCH,
 ];
 
@@ -134,6 +149,64 @@ function requestsOverTimeByFilters(p: {
     visualization: xyVisualization({ layerId, xAccessor: 'time', splitAccessor: splitId, accessors: ['requests'] }, p.seriesType),
   };
 }
+
+const FEEDBACK_CLICK = `event.dataset : "${FEEDBACK_DATASET}" and reco.feedback_event : "click"`;
+const RECOMMENDED = `${ACCESS} and http.response.status_code : 200`;
+
+/**
+ * Per arm, one row each: requests, error rate (5xx share), p99 latency and CTR (recommendations
+ * with a click / recommendations). The table's query takes the access lines AND the feedback
+ * lines that name an arm (the service puts the arm on a feedback line when it served that
+ * recommendation, src/experiments/recent.ts); each column filters the kind it counts.
+ */
+export const ARM_PANELS: LensPanelSpec[] = [
+  {
+    panelIndex: 'requests-per-arm',
+    title: 'Requests per experiment arm',
+    gridData: { x: 0, y: 24, w: 24, h: 12 },
+    visualizationType: 'lnsXY',
+    query: `${ACCESS} and reco.arm : *`,
+    layerId: 'layer-requests-per-arm',
+    columns: [
+      ['time', overTime()],
+      ['arm', topValues('reco.arm', 'string', 20, { type: 'column', columnId: 'requests' }, 'Arm')],
+      ['requests', count('Requests')],
+    ],
+    visualization: xyVisualization({ layerId: 'layer-requests-per-arm', xAccessor: 'time', splitAccessor: 'arm', accessors: ['requests'] }, 'bar_stacked'),
+  },
+  {
+    panelIndex: 'arms',
+    title: 'Per arm: requests, error rate, p99 latency, CTR',
+    gridData: { x: 24, y: 24, w: 24, h: 12 },
+    visualizationType: 'lnsDatatable',
+    query: 'reco.arm : *',
+    layerId: 'layer-arms',
+    columns: [
+      ['arm', topValues('reco.arm', 'string', 20, { type: 'alphabetical', fallback: false }, 'Arm')],
+      ['requests', filtered(count('Requests'), ACCESS)],
+      ...ratioFormula(
+        'error-rate',
+        'Error rate (5xx)',
+        ['error-rateX0', filtered(count('5xx'), `${ACCESS} and http.response.status_code >= 500`)],
+        ['error-rateX1', filtered(count('Requests'), ACCESS)],
+        { id: 'percent', params: { decimals: 2 } },
+      ),
+      ['p99', filtered(percentile('event.duration', 99), ACCESS)],
+      ...ratioFormula(
+        'ctr',
+        'CTR',
+        ['ctrX0', filtered(uniqueCount('reco.recommendation_id', 'Clicked recommendations'), FEEDBACK_CLICK)],
+        ['ctrX1', filtered(count('Recommendations'), RECOMMENDED)],
+        { id: 'percent', params: { decimals: 2 } },
+      ),
+    ],
+    visualization: {
+      layerId: 'layer-arms',
+      layerType: 'data',
+      columns: [{ columnId: 'arm' }, { columnId: 'requests' }, { columnId: 'error-rate' }, { columnId: 'p99' }, { columnId: 'ctr' }],
+    },
+  },
+];
 
 export const DASHBOARD_PANELS: LensPanelSpec[] = [
   requestsOverTimeByFilters({
@@ -223,16 +296,17 @@ export const DASHBOARD_PANELS: LensPanelSpec[] = [
       ],
     },
   },
+  ...ARM_PANELS,
 ];
 
 export const DASHBOARD: DashboardSpec = {
   id: DASHBOARD_ID,
   title: 'recoscope: overview',
-  description: 'Requests per route, latency percentiles per model, error rate, top error types, cold-start share (reco-logs*).',
+  description: 'Requests per route, latency percentiles per model, error rate, top error types, cold-start share, and per experiment arm requests, error rate, p99 and CTR (reco-logs*).',
   dataViewId: DATA_VIEW_ID,
   lensPanels: DASHBOARD_PANELS,
   // The errors saved search at the bottom, by reference.
-  searchPanels: [{ panelIndex: 'errors', searchId: 'recoscope-errors', title: 'Errors', gridData: { x: 0, y: 24, w: 48, h: 15 } }],
+  searchPanels: [{ panelIndex: 'errors', searchId: 'recoscope-errors', title: 'Errors', gridData: { x: 0, y: 36, w: 48, h: 15 } }],
   options: { useMargins: true, syncColors: false, syncCursor: true, syncTooltips: false, hidePanelTitles: false },
   time: { from: 'now-1h', to: 'now', refreshMs: 30_000 },
 };

@@ -1,6 +1,6 @@
 /**
  * recoscope's Kibana saved objects, as code: the `reco-logs*` data view with its field formats,
- * five saved searches and one dashboard of Lens by-value panels, in three modules by kind:
+ * six saved searches and one dashboard of Lens by-value panels, in three modules by kind:
  *   kibana-content.ts     what is shown (searches, panels, field formats, ids)
  *   kibana-wire.ts        Kibana's saved object wire format (the builders)
  *   kibana-references.ts  the reference checker (every field the objects use)

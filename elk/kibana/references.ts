@@ -26,6 +26,7 @@ export interface FieldUse {
 
 interface ParsedLensColumn {
   sourceField?: string;
+  filter?: { query?: string };
   params?: { filters?: { input?: { query?: string } }[] };
 }
 interface ParsedLensAttributes {
@@ -76,6 +77,7 @@ export function referencedFields(objects: unknown[]): FieldUse[] {
             if (column.sourceField !== undefined && column.sourceField !== '___records___') {
               add(`${where}: column ${columnId}`, [column.sourceField]);
             }
+            if (column.filter?.query !== undefined) add(`${where}: column ${columnId} filter`, kqlFields(column.filter.query));
             for (const filter of column.params?.filters ?? []) {
               add(`${where}: column ${columnId} filter`, kqlFields(filter.input?.query ?? ''));
             }

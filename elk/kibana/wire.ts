@@ -110,12 +110,83 @@ export function savedSearchObject(spec: SavedSearchSpec, dataViewId: string): Sa
 export interface LensColumn {
   label: string;
   dataType: 'number' | 'string' | 'date' | 'boolean';
-  operationType: 'count' | 'average' | 'percentile' | 'terms' | 'date_histogram' | 'filters';
+  operationType: 'count' | 'unique_count' | 'average' | 'percentile' | 'terms' | 'date_histogram' | 'filters' | 'formula' | 'math';
   isBucketed: boolean;
   scale: 'ratio' | 'ordinal' | 'interval';
   sourceField?: string;
   customLabel?: boolean;
+  /** A metric over only the documents matching this KQL (Lens's per-column filter). */
+  filter?: { query: string; language: 'kuery' };
   params?: Record<string, unknown>;
+  /** Formula and math columns: the ids of the columns they are computed from. */
+  references?: string[];
+}
+
+/** The same metric over only the documents matching `kql`. */
+export const filtered = (column: LensColumn, kql: string): LensColumn => ({ ...column, filter: { query: kql, language: 'kuery' } });
+
+export const uniqueCount = (field: string, label: string): LensColumn => ({
+  label,
+  customLabel: true,
+  dataType: 'number',
+  operationType: 'unique_count',
+  sourceField: field,
+  isBucketed: false,
+  scale: 'ratio',
+  params: { emptyAsNull: true },
+});
+
+/**
+ * A Lens formula `numerator / denominator` as Lens stores one: the formula column, its two
+ * hidden operands and the math column dividing them (what Lens persists after parsing the
+ * formula text; the operands carry the `kql=` filters of the text).
+ */
+export function ratioFormula(
+  id: string,
+  label: string,
+  numerator: [string, LensColumn],
+  denominator: [string, LensColumn],
+  format?: Record<string, unknown>,
+): [string, LensColumn][] {
+  const [numId, num] = numerator;
+  const [denId, den] = denominator;
+  const operand = (c: LensColumn): string => {
+    const args = [c.sourceField !== undefined && c.sourceField !== '___records___' ? c.sourceField : undefined, c.filter === undefined ? undefined : `kql='${c.filter.query}'`];
+    return `${c.operationType}(${args.filter((a) => a !== undefined).join(', ')})`;
+  };
+  const formula = `${operand(num)} / ${operand(den)}`;
+  const part = (c: LensColumn): LensColumn => ({ ...c, label: `Part of ${label}`, customLabel: true, params: { emptyAsNull: false } });
+  const mathId = `${id}X2`;
+  return [
+    [
+      id,
+      {
+        label,
+        customLabel: true,
+        dataType: 'number',
+        operationType: 'formula',
+        isBucketed: false,
+        scale: 'ratio',
+        params: { formula, isFormulaBroken: false, ...(format === undefined ? {} : { format }) },
+        references: [mathId],
+      },
+    ],
+    [numId, part(num)],
+    [denId, part(den)],
+    [
+      mathId,
+      {
+        label: `Part of ${label}`,
+        customLabel: true,
+        dataType: 'number',
+        operationType: 'math',
+        isBucketed: false,
+        scale: 'ratio',
+        params: { tinymathAst: { type: 'function', name: 'divide', args: [numId, denId], location: { min: 0, max: formula.length }, text: formula } },
+        references: [numId, denId],
+      },
+    ],
+  ];
 }
 
 export const count = (label: string): LensColumn => ({

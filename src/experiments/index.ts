@@ -42,12 +42,3 @@ export function serveArm(experiment: Experiment, userId: number, models: ModelLo
   const arm = armFor(experiment, userId);
   return { arm, model: models.get(arm.model) };
 }
-
-/**
- * The version of the model that served: the registry's version id. Read defensively because
- * wrappers (timing, fault injection) may hand out a Recommender without one.
- */
-export function modelVersion(model: Recommender): string | undefined {
-  const version = (model as { version?: unknown }).version;
-  return typeof version === 'string' ? version : undefined;
-}

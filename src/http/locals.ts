@@ -11,9 +11,9 @@ import type { RequestFailure } from './errors';
  * profile id) is one line here, set by the handler that knows it; see request-lifecycle.ts.
  */
 export interface RecoFields {
-  /** The model that served (resolved name); before resolution the clipped requested name. */
+  /** The model that served (resolved name, no `@`); before resolution the clipped requested name. */
   model?: string;
-  /** The served model's version (the registry's version id). */
+  /** The registry version of the model that served (its `Recommender.version`). */
   model_version?: string;
   /** Set when the path named an experiment (`/reco/<experiment>/<user_id>`): its name and the user's arm. */
   experiment?: string;

@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Request, RequestHandler, Response } from 'express';
 import { RECOMMENDATION_ID_HEADER } from '../contracts';
-import { modelVersion, serveArm, type Experiments } from '../experiments';
+import { serveArm, type Experiments } from '../experiments';
 import type { RecentRecommendations } from '../experiments/recent';
 import type { ModelLookup, Recommender } from '../models/types';
 import { requestStages } from '../observability/tracing';
@@ -49,8 +49,7 @@ export function recoHandler({ models, experiments, recent, k, isAuthorized, thro
     reco.user_id = userId;
     const model = resolveModel(modelName, userId, reco);
     reco.model = model.name;
-    const version = modelVersion(model);
-    if (version !== undefined) reco.model_version = version;
+    reco.model_version = model.version;
     const result = model.recommend(userId, k, requestStages());
     reco.items_count = result.items.length;
     reco.cold_start = result.coldStart;
@@ -80,7 +79,6 @@ export function recoHandler({ models, experiments, recent, k, isAuthorized, thro
     reco.arm = arm.name;
     // Checked at start-up; only a registry change since then can make a reference dangle.
     if (model === undefined) throw errors.armUnavailable(experiment.name, arm.name);
-    reco.model = model.name;
     return model;
   }
 }

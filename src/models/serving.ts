@@ -78,6 +78,7 @@ export class ServedModels implements ModelLookup {
   private readonly listeners: ((served: ServedModels) => void)[] = [];
   private reloading: Promise<ReloadReport> | undefined;
   private lastPopular: PopularRecommender | undefined;
+  private loadedOnce = false;
 
   constructor(private readonly options: ServedModelsOptions) {
     this.modelNames = [...options.models];
@@ -221,10 +222,12 @@ export class ServedModels implements ModelLookup {
         const to = 'error' in target ? '(unresolved)' : target.version;
         if (from !== to || 'error' in target) {
           report.refused.push({ ref: binding, from, to, reason: reason ?? 'not loaded' });
-          log.warn(`model ${binding}: refused ${to}${from === null ? '' : `, ${from} keeps serving`}: ${reason ?? 'not loaded'}`, {
-            event: { action: MODEL_REFUSED_ACTION },
-            recoscope: { model: { ref: binding, from, to, reason: reason ?? 'not loaded' } },
-          });
+          if (!this.followsProduction(binding)) {
+            log.warn(`model ${binding}: refused ${to}${from === null ? '' : `, ${from} keeps serving`}: ${reason ?? 'not loaded'}`, {
+              event: { action: MODEL_REFUSED_ACTION },
+              recoscope: { model: { ref: binding, from, to, reason: reason ?? 'not loaded' } },
+            });
+          }
         }
         if (old !== undefined && from !== null) {
           table.set(binding, old);
@@ -246,7 +249,11 @@ export class ServedModels implements ModelLookup {
     // 4. The swap: one assignment each, the table last is what requests read.
     this.bindings = bindings;
     this.table = table;
-    for (const change of report.changed) {
+    // The first load is start-up: the models-ready line says what serves, once.
+    const firstLoad = !this.loadedOnce;
+    this.loadedOnce = true;
+    for (const change of firstLoad ? [] : report.changed) {
+      if (this.followsProduction(change.ref)) continue;
       log.info(`model ${change.ref}: ${change.from ?? '(none)'} → ${change.to}`, {
         event: { action: MODEL_PROMOTED_ACTION },
         recoscope: { model: { ref: change.ref, from: change.from, to: change.to } },
@@ -258,6 +265,11 @@ export class ServedModels implements ModelLookup {
     report.serving = this.serving();
     for (const listener of this.listeners) listener(this);
     return report;
+  }
+
+  /** A bare name that serves its production: its change is logged once, as `<name>@production`'s. */
+  private followsProduction(binding: string): boolean {
+    return !binding.includes('@') && !this.defaults.has(binding);
   }
 
   /** The popular served before this reload, for kNN when this reload's popular was refused. */

@@ -79,7 +79,7 @@ describe('model promotion under load', () => {
     service.child.kill('SIGHUP');
     const logFile = (): ReturnType<typeof readLogDirLines> => readLogDirLines(join(root, 'logs'));
     await waitUntil(
-      () => logFile().records.some((r) => field(r, 'event.action') === MODEL_PROMOTED_ACTION && field(r, 'recoscope.model.ref') === 'knn' && field(r, 'recoscope.model.to') === v1),
+      () => logFile().records.some((r) => field(r, 'event.action') === MODEL_PROMOTED_ACTION && field(r, 'recoscope.model.ref') === 'knn@production' && field(r, 'recoscope.model.to') === v1),
       'the rollback line',
       30_000,
       50,

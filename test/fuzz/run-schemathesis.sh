@@ -10,6 +10,8 @@
 #   1. with a valid key (`-H "Authorization: Bearer <key>"`), wrong-key throttle off — the
 #      schemathesis auth checks send wrong keys on purpose, which would otherwise throttle
 #      the run itself into 429s;
+#      It serves the experiment of test/fuzz/experiments.json (EXPERIMENTS_FILE), so the
+#      model_name enum has an experiment name and POST /feedback is fuzzed as well;
 #   2. without a key, default throttle (20 wrong keys a minute): 401s, then 429s.
 # Each run must make at least SCHEMATHESIS_MIN_REQUESTS requests (counted in the HAR report)
 # and end with 0 failures; run 1 must also get real 200s (not a run of 401s or 429s).
@@ -122,7 +124,8 @@ PY
 key="fuzz-$("$py" -c 'import secrets; print(secrets.token_urlsafe(24))')"
 failed=0
 url=""
-start_service with-key "$key" AUTH_FAILURE_LIMIT=0
+# With an experiment, so /reco/{model_name} is fuzzed through an experiment's arms too.
+start_service with-key "$key" AUTH_FAILURE_LIMIT=0 EXPERIMENTS_FILE="$root/test/fuzz/experiments.json"
 fuzz with-key "$url" -H "Authorization: Bearer $key" || failed=1
 start_service without-key "$key"
 fuzz without-key "$url" || failed=1

@@ -393,8 +393,8 @@ describe('Kibana saved objects', () => {
     assert.equal(committed, renderSavedObjectsNdjson(), 'elk/kibana/saved-objects.ndjson is out of date: run npm run kibana:objects');
   });
 
-  it('has the data view, the five saved searches (as the modules say) and the dashboard', () => {
-    assert.equal(SAVED_SEARCHES.length, 5, 'elk/kibana/content.ts and objects.ts say five saved searches');
+  it('has the data view, the six saved searches (as the modules say) and the dashboard', () => {
+    assert.equal(SAVED_SEARCHES.length, 6, 'elk/kibana/content.ts and objects.ts say six saved searches');
     const ids = objects.map((o) => `${o.type}:${o.id}`);
     assert.deepEqual(ids, [
       `index-pattern:${DATA_VIEW_ID}`,
@@ -413,7 +413,14 @@ describe('Kibana saved objects', () => {
     assert.equal(formats['event.duration']?.params.inputFormat, 'nanoseconds');
     assert.equal(formats['event.duration']?.params.outputFormat, 'asMilliseconds');
     const titles = objects.filter((o) => o.type === 'search').map((o) => o.attributes.title);
-    assert.deepEqual(titles, ['recoscope: errors', 'recoscope: slow kNN', 'recoscope: cold-start users', 'recoscope: requests by model', 'recoscope: error groups']);
+    assert.deepEqual(titles, [
+      'recoscope: errors',
+      'recoscope: slow kNN',
+      'recoscope: cold-start users',
+      'recoscope: requests by model',
+      'Recommendations by arm',
+      'recoscope: error groups',
+    ]);
     const panels = JSON.parse(objects.at(-1)?.attributes.panelsJSON as string) as { title: string }[];
     assert.deepEqual(
       panels.map((p) => p.title),
@@ -423,6 +430,8 @@ describe('Kibana saved objects', () => {
         'Error rate (share of requests by status class)',
         'Top error types',
         'Cold-start share of recommendations',
+        'Requests per experiment arm',
+        'Per arm: requests, error rate, p99 latency, CTR',
         'Errors',
       ],
     );
@@ -456,7 +465,15 @@ describe('Kibana saved objects', () => {
     const mapped = templateFields();
     const uses = referencedFields(objects);
     // Sanity: the collector found the fields in every kind of place.
-    for (const where of ['fieldFormatMap', 'query', 'columns', 'sort', 'panel latency-per-model: column p95', 'panel requests-per-route: column route filter']) {
+    for (const where of [
+      'fieldFormatMap',
+      'query',
+      'columns',
+      'sort',
+      'panel latency-per-model: column p95',
+      'panel requests-per-route: column route filter',
+      'panel arms: column ctrX0 filter',
+    ]) {
       assert.ok(uses.some((u) => u.where.includes(where)), `no field found in ${where}`);
     }
     const missing = uses.filter((u) => !mapped.has(u.field)).map((u) => `${u.field} (${u.where})`);

@@ -37,6 +37,17 @@ describe('metric names in the dashboard', () => {
   });
 });
 
+describe('the dashboard per experiment arm', () => {
+  it('has requests/s and p99 latency by arm, over experiment requests only, with exemplars', () => {
+    const panels = allPanels(dashboard.panels) as { title?: string; targets?: { expr?: string; exemplar?: boolean }[] }[];
+    const byArm = panels.filter((p) => (p.targets ?? []).some((t) => /by \((le, )?arm\b/.test(t.expr ?? '')));
+    const rate = byArm.find((p) => p.targets?.some((t) => /rate\(http_server_request_duration_seconds_count\{[^}]*arm!="none"/.test(t.expr ?? '')));
+    const p99 = byArm.find((p) => p.targets?.some((t) => /histogram_quantile\(0\.99, sum by \(le, arm\) \(rate\(http_server_request_duration_seconds_bucket\{[^}]*arm!="none"/.test(t.expr ?? '') && t.exemplar === true));
+    assert.ok(rate, 'no requests/s-by-arm panel');
+    assert.ok(p99, 'no p99-by-arm panel with exemplars');
+  });
+});
+
 describe('alert rule tests', () => {
   type AlertTest = { alertname: string; exp_alerts?: unknown[] };
   const testFiles = readdirSync(path('prometheus', 'tests')).filter((f) => f.endsWith('.test.yml'));

@@ -113,7 +113,7 @@ describe('model registry', () => {
     assert.equal(served.get('knn')?.version, v2);
     assert.notDeepEqual(answers(), before, 'five neighbours answer differently from twenty');
     const promoted = log.actions('model-promoted').filter((l) => l.meta.recoscope?.model?.from === v1);
-    assert.equal(promoted.length, 2, 'knn and knn@production changed');
+    assert.deepEqual(promoted.map((l) => l.meta.recoscope?.model?.ref), ['knn@production'], 'one line per alias changed');
     assert.match(promoted[0]?.message ?? '', new RegExp(`${v1} → ${v2}`));
 
     await store.promote('knn', v3);
@@ -164,9 +164,9 @@ describe('model registry', () => {
     const refused = report.refused.find((r) => r.ref === 'knn');
     assert.equal(refused?.to, corrupt);
     assert.match(refused?.reason ?? '', /checksum mismatch/);
-    const warn = log.actions('model-refused').find((l) => l.meta.recoscope?.model?.ref === 'knn');
+    const warn = log.actions('model-refused').find((l) => l.meta.recoscope?.model?.ref === 'knn@production');
     assert.equal(warn?.level, 'warn');
-    assert.match(warn?.message ?? '', new RegExp(`refused ${corrupt}, ${serving} keeps serving: checksum mismatch`));
+    assert.match(warn?.message ?? '', new RegExp(`knn@production: refused ${corrupt}, ${serving} keeps serving: checksum mismatch`));
     assert.equal(served.get('knn')?.recommend(dataset.interactions.users.ids[0] as number, 10, untracedStages).items.length, 10);
 
     // A version trained on another dataset: refused for its fingerprint.
