@@ -5,8 +5,7 @@
  * ADMIN_API_KEY).
  */
 import { ADMIN_RELOAD_PATH, MODEL_ALIASES, type ModelAlias } from '../contracts';
-import type { Config } from '../config';
-import { ConfigError, loadConfig } from '../config';
+import { configWithDataset } from './dataset-options';
 import type { RegistryVersion } from '../models/model-registry';
 import { openModelRegistry } from '../models/model-registry';
 import { isModelAlias, ModelRefError, parseModelRef } from '../models/refs';
@@ -23,15 +22,6 @@ const USAGE = `usage: npm run models -- <command> [options]
   --dir <artifacts>    the registry (default: ARTIFACTS_DIR, else artifacts)
   --reload <url>       after promote/rollback, POST <url>${ADMIN_RELOAD_PATH} with ADMIN_API_KEY
   aliases: ${MODEL_ALIASES.join(', ')}. A running service also reloads on SIGHUP.`;
-
-function config(): Config {
-  try {
-    return loadConfig();
-  } catch (error) {
-    if (error instanceof ConfigError) throw new UsageError(error.message);
-    throw error;
-  }
-}
 
 function aliasOption(value: string | undefined): ModelAlias {
   if (value === undefined) return 'production';
@@ -73,7 +63,9 @@ function listing(versions: RegistryVersion[]): string {
   return table(['model', 'version', 'aliases', 'params', 'dataset', 'train', 'size', `MAP@${k}`, `NDCG@${k}`, 'mlflow run'], rows);
 }
 
-async function reloadService(url: string): Promise<string> {
+/** After an alias change: POST the reload to `url`, or say how a running service learns of it. */
+async function tellService(url: string | undefined): Promise<string> {
+  if (url === undefined) return 'a running service picks it up on SIGHUP (kill -HUP <pid>) or POST /admin/models/reload';
   const key = process.env.ADMIN_API_KEY;
   if (key === undefined || key === '') throw new UsageError('--reload needs ADMIN_API_KEY in the environment (the service\'s admin key)');
   const target = new URL(ADMIN_RELOAD_PATH, url);
@@ -99,7 +91,7 @@ async function main(): Promise<number> {
   });
   if (values.help === true) throw new UsageError('');
   const [command, ...args] = positionals;
-  const dir = values.dir ?? config().artifactsDir;
+  const dir = values.dir ?? configWithDataset(undefined).artifactsDir;
   const store = openModelRegistry(dir);
   const w = (text: string): boolean => process.stdout.write(`${text}\n`);
   const want = (n: number, what: string): string[] => {
@@ -146,14 +138,14 @@ async function main(): Promise<number> {
         const [model, version] = want(2, '<model> <version>');
         const change = await store.promote(model as string, version as string, aliasOption(values.alias));
         w(`${change.model}@${change.alias}: ${change.from ?? '(unset)'} → ${change.to}`);
-        w(values.reload === undefined ? 'a running service picks it up on SIGHUP (kill -HUP <pid>) or POST /admin/models/reload' : await reloadService(values.reload));
+        w(await tellService(values.reload));
         return 0;
       }
       case 'rollback': {
         const [model] = want(1, '<model>');
         const change = await store.rollback(model as string, aliasOption(values.alias));
         w(`${change.model}@${change.alias}: ${change.from ?? '(unset)'} → ${change.to} (rolled back)`);
-        w(values.reload === undefined ? 'a running service picks it up on SIGHUP (kill -HUP <pid>) or POST /admin/models/reload' : await reloadService(values.reload));
+        w(await tellService(values.reload));
         return 0;
       }
       case 'archive': {

@@ -96,7 +96,9 @@ export function openModelRegistry(root: string, now: () => Date = () => new Date
     try {
       text = await readFile(registryPath(model), 'utf8');
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return emptyState(model);
+      // No registry file, or no directory to hold one: nothing registered yet.
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return emptyState(model);
       throw error;
     }
     let parsed: RegistryState;

@@ -98,12 +98,18 @@ export async function prepareModels(config: Config, log: ModelLog, options: Prep
   const served = new ServedModels({ store, dataset: { fingerprint: dataset.fingerprint, interactions: data }, models: requested, defaults, log });
   const timings: Record<string, ModelTiming> = {};
 
-  /** Today's start-up for one model: the newest matching artifact, or train and save one. */
+  /**
+   * Today's start-up for one model: the newest matching artifact, or train and save one; the
+   * version, or undefined when it could not be saved (then it is served outside the registry).
+   */
   const obtain = async (name: ModelName): Promise<string | undefined> => {
     const spec = modelSpec(name, config.models);
     const { state, timing, metadata } = await obtainState(spec, dataset, config.artifactsDir, log);
     timings[name] = timing;
-    if (metadata === undefined) return undefined;
+    if (metadata === undefined) {
+      timing.version = served.seedUnsaved(spec, state);
+      return undefined;
+    }
     served.seed(metadata, state);
     return metadata.version;
   };
@@ -137,9 +143,7 @@ export async function prepareModels(config: Config, log: ModelLog, options: Prep
       throw new Error(`MODEL_REFS names ${pinned} for ${name}, which cannot be served: ${why}`);
     }
     const obtained = await obtain(name);
-    if (obtained === undefined) throw new Error(`model ${name} cannot be served: its artifact could not be saved in ${config.artifactsDir}`);
-    served.setDefault(name, `${name}@${obtained}`);
-    (timings[name] as ModelTiming).version = obtained;
+    if (obtained !== undefined) served.setDefault(name, `${name}@${obtained}`);
     fellBack = true;
   }
   if (fellBack) report = await served.reload();

@@ -79,6 +79,7 @@ export class ServedModels implements ModelLookup {
   private reloading: Promise<ReloadReport> | undefined;
   private lastPopular: PopularRecommender | undefined;
   private loadedOnce = false;
+  private readonly unsaved = new Map<string, string>();
 
   constructor(private readonly options: ServedModelsOptions) {
     this.modelNames = [...options.models];
@@ -117,6 +118,18 @@ export class ServedModels implements ModelLookup {
   /** A state already in memory (just trained or loaded at start-up), so the first reload does not read it again. */
   seed(metadata: ArtifactMetadata, state: ModelState): void {
     this.cache.set(`${metadata.model}@${metadata.version}`, { state, metadata });
+  }
+
+  /**
+   * A model trained at start-up that could not be saved (ARTIFACTS_DIR not writable): served
+   * under its bare name as `unsaved-<fingerprint>` for the life of the process, outside the registry.
+   */
+  seedUnsaved(spec: ModelSpec, state: ModelState): string {
+    const version = `unsaved-${this.options.dataset.fingerprint.slice(0, 8)}`;
+    const metadata = { model: spec.name, kind: spec.kind, params: spec.params, version } as ArtifactMetadata;
+    this.cache.set(`${spec.name}@${version}`, { state, metadata });
+    this.unsaved.set(spec.name, version);
+    return version;
   }
 
   /** Serve `name` (bare) from `ref` instead of its production (start-up fallback, MODEL_REFS). */
@@ -166,7 +179,9 @@ export class ServedModels implements ModelLookup {
       }
     };
     for (const name of this.loadedNames) {
-      await resolveInto(name, this.defaults.get(name) ?? `${name}@production`, name);
+      const unsaved = this.unsaved.get(name);
+      if (unsaved !== undefined) wanted.set(name, { model: name, version: unsaved });
+      else await resolveInto(name, this.defaults.get(name) ?? `${name}@production`, name);
       const aliases = (await store.state(name)).aliases;
       for (const alias of MODEL_ALIASES) if (aliases[alias] !== undefined) await resolveInto(`${name}@${alias}`, `${name}@${alias}`, name);
     }

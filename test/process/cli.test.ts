@@ -24,6 +24,7 @@ interface Cli {
 
 const CLIS: Cli[] = [
   { name: 'train', source: 'src/cli/train' },
+  { name: 'models', source: 'src/cli/models' },
   { name: 'data:generate', source: 'src/cli/generate' },
   { name: 'elk:setup', source: 'elk/setup-cli' },
   { name: 'stack-setup', source: 'elk/stack-setup-cli' },
@@ -128,6 +129,24 @@ describe('a failure that is not a usage error', () => {
     assert.equal(result.stderr.trimEnd().split('\n').length, 1, result.stderr);
     assert.match(result.stderr, /^logs: /);
     assert.doesNotMatch(result.stderr, STACK_LINE);
+  });
+
+  it('models: a registry refusal is exit 1 and one line; a ref that does not parse is exit 2', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'recoscope-models-cli-'));
+    try {
+      const refused = await run('src/cli/models', ['promote', 'knn', '20261201T231820123Z-3f9c2a1b', '--dir', dir]);
+      assert.equal(refused.code, 1, refused.stderr);
+      assert.equal(refused.stderr, 'models: knn has no version 20261201T231820123Z-3f9c2a1b (npm run models -- list knn)\n');
+      const bad = await run('src/cli/models', ['show', 'knn@newest', '--dir', dir]);
+      assert.equal(bad.code, 2, bad.stderr);
+      assert.match(bad.stderr, /^models: "knn@newest": "newest" is neither an alias/);
+      assert.doesNotMatch(bad.stderr, STACK_LINE);
+      const empty = await run('src/cli/models', ['list', '--dir', dir]);
+      assert.equal(empty.code, 0, empty.stderr);
+      assert.match(empty.stdout, /no versions/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('kibana:objects --check on a missing file: exit 1, one line', async () => {

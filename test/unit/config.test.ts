@@ -163,3 +163,27 @@ describe('loadConfig: strict values', () => {
     for (const value of ['true', 'yes', '10.0.0.0/33', '999.1.1.1', 'proxy.example.com', '1e1']) rejects({ TRUST_PROXY: value }, 'TRUST_PROXY');
   });
 });
+
+describe('loadConfig: model registry settings', () => {
+  it('MODEL_REFS pins refs per model; a bad or repeated ref is a ConfigError naming MODEL_REFS', () => {
+    assert.deepEqual(loadConfig({}).modelRefs, {});
+    assert.deepEqual(loadConfig({ MODEL_REFS: 'knn@staging, popular@20261201T231820123Z-3f9c2a1b' }).modelRefs, {
+      knn: 'knn@staging',
+      popular: 'popular@20261201T231820123Z-3f9c2a1b',
+    });
+    for (const bad of ['knn@latest', 'nope@staging', 'knn@staging,knn@canary']) {
+      assert.throws(() => loadConfig({ MODEL_REFS: bad }), (e: Error) => e instanceof ConfigError && e.message.startsWith('invalid configuration: MODEL_REFS:'), bad);
+    }
+  });
+
+  it('ADMIN_API_KEY follows the API key rules and must differ from API_KEY, without echoing either', () => {
+    const key = 'admin-key-0123456789abcdef';
+    assert.equal(loadConfig({ ADMIN_API_KEY: key }).adminApiKey, key);
+    assert.equal(loadConfig({}).adminApiKey, undefined);
+    assert.throws(() => loadConfig({ ADMIN_API_KEY: 'short' }), /ADMIN_API_KEY: must be at least 16 characters/);
+    assert.throws(
+      () => loadConfig({ ADMIN_API_KEY: key, API_KEY: key }),
+      (e: Error) => e instanceof ConfigError && /ADMIN_API_KEY: must differ from API_KEY/.test(e.message) && !e.message.includes(key),
+    );
+  });
+});

@@ -193,4 +193,17 @@ describe('model registry', () => {
     assert.equal((await store.state('knn')).aliases.production, gone);
     assert.ok(restart.actions('model-refused').length > 0);
   });
+
+  it('an ARTIFACTS_DIR that cannot be written: start-up still serves, outside the registry, and warns', async () => {
+    const notADir = join(root, 'a-file');
+    writeFileSync(notADir, 'not a directory');
+    const log = memoryLog();
+    const prepared = await prepareModels(config(notADir), log, { dataset, models: ['popular', 'knn'] });
+    const knn = prepared.registry.get('knn');
+    assert.match(knn?.version ?? '', /^unsaved-[0-9a-f]{8}$/);
+    assert.equal(knn?.recommend(dataset.interactions.users.ids[0] as number, 10, untracedStages).items.length, 10);
+    assert.equal(log.actions('artifact-save-failed').length, 2);
+    const report = await prepared.registry.reload();
+    assert.equal(report.serving.knn, knn?.version, 'a reload keeps serving it');
+  });
 });
