@@ -45,7 +45,6 @@ const CLIS: Cli[] = [
   { name: 'soak', source: 'loadtest/soak-cli' },
   { name: 'simulate', source: 'loadtest/simulate-cli' },
   { name: 'ab:report', source: 'abtest/cli' },
-  { name: 'models', source: 'src/cli/models' },
   { name: 'errors', source: 'elk/errors-cli' },
   { name: 'test:e2e:logs-loop', source: 'test/e2e/logs-loop' },
 ];
