@@ -32,8 +32,10 @@ COPY tsconfig.json ./
 COPY src ./src
 COPY elk ./elk
 COPY loadtest ./loadtest
+# The online simulator (loadtest/simulate.ts) splits the data with evaluation/split.ts.
+COPY evaluation ./evaluation
 # tsconfig also includes test/, bench/ and profiles/, which are not in the build context
-# (.dockerignore): only src/, elk/ and loadtest/ are compiled, to dist/.
+# (.dockerignore): only src/, elk/, loadtest/ and evaluation/ are compiled, to dist/.
 RUN npx tsc -p tsconfig.json
 
 # ---- runtime: the service -------------------------------------------------------------------

@@ -4,7 +4,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 /** Top-level tool folders (each one tool, with its config and README) and the tests. */
-const TOOL_FOLDERS = ['bench', 'elk', 'loadtest', 'profiles', 'stack', 'test', 'evaluation', 'prometheus'];
+const TOOL_FOLDERS = ['bench', 'elk', 'loadtest', 'profiles', 'stack', 'test', 'evaluation', 'prometheus', 'abtest'];
 /** Packages only the tools load; `npm ls --omit=dev` must not list them. */
 const TOOL_PACKAGES = ['autocannon', '0x', 'd3', 'd3-flame-graph', 'playwright-core', 'yaml', 'pino', 'pino-http', '@elastic/ecs-pino-format', 'sonic-boom', '@opentelemetry/instrumentation-http', '@opentelemetry/instrumentation-express', '@opentelemetry/instrumentation-pino'];
 

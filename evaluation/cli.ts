@@ -21,8 +21,7 @@ import { indexRuns } from './elasticsearch';
 import { evaluate } from './evaluate';
 import { MlflowClient, mlflowSettings } from './mlflow';
 import { compareRuns, flattenRun, loadRunRecord, newRecord, RUNS_DIR, saveRunRecord } from './runs';
-import type { SplitSpec } from './split';
-import { describeSplit } from './split';
+import { describeSplit, splitSpecOption } from './split';
 import { metricsTable, sizesLines } from './table';
 import { progressBar } from './progress';
 
@@ -94,18 +93,7 @@ async function main(): Promise<number> {
   }
   if (positionals.length > 0) throw new UsageError(`unexpected argument ${positionals[0]}`);
   if (values.split !== undefined && values.split !== 'time') throw new UsageError(`--split must be time, got ${JSON.stringify(values.split)}`);
-  if (values['test-days'] !== undefined && values['test-fraction'] !== undefined) throw new UsageError('give --test-days or --test-fraction, not both');
-  let split: SplitSpec = { kind: 'days', days: 7 };
-  if (values['test-days'] !== undefined) {
-    const days = Number(values['test-days']);
-    if (!(days > 0)) throw new UsageError(`--test-days must be a positive number, got ${JSON.stringify(values['test-days'])}`);
-    split = { kind: 'days', days };
-  }
-  if (values['test-fraction'] !== undefined) {
-    const fraction = Number(values['test-fraction']);
-    if (!(fraction > 0 && fraction < 1)) throw new UsageError(`--test-fraction must be in (0, 1), got ${JSON.stringify(values['test-fraction'])}`);
-    split = { kind: 'fraction', fraction };
-  }
+  const split = splitSpecOption(values['test-days'], values['test-fraction']);
   const k = values.k === undefined ? 10 : positiveInt('k', values.k);
   const { models, onnx } = evaluatedModels(values.models);
   const config = configWithDataset(values.dataset);

@@ -17,6 +17,7 @@
 import { daysToSeconds } from '../src/data/schemas';
 import type { Interactions } from '../src/data/interactions';
 import { InteractionsBuilder } from '../src/data/interactions';
+import { UsageError } from '../src/cli/usage';
 
 export type SplitSpec = { kind: 'days'; days: number } | { kind: 'fraction'; fraction: number };
 
@@ -44,6 +45,20 @@ export interface Split {
   /** Test users unknown to the train part (cold start): counted, not scored. */
   cold: TestPart;
   sizes: { train: PartSizes; test: PartSizes; warmTest: PartSizes; coldTest: PartSizes };
+}
+
+/** `--test-days D` / `--test-fraction f` (at most one; default the last 7 days), as every CLI that splits reads them. */
+export function splitSpecOption(testDays: string | undefined, testFraction: string | undefined): SplitSpec {
+  if (testDays !== undefined && testFraction !== undefined) throw new UsageError('give --test-days or --test-fraction, not both');
+  if (testFraction !== undefined) {
+    const fraction = Number(testFraction);
+    if (!(fraction > 0 && fraction < 1)) throw new UsageError(`--test-fraction must be in (0, 1), got ${JSON.stringify(testFraction)}`);
+    return { kind: 'fraction', fraction };
+  }
+  if (testDays === undefined) return { kind: 'days', days: 7 };
+  const days = Number(testDays);
+  if (!(days > 0)) throw new UsageError(`--test-days must be a positive number, got ${JSON.stringify(testDays)}`);
+  return { kind: 'days', days };
 }
 
 export function describeSplit(spec: SplitSpec): string {

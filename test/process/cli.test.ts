@@ -43,6 +43,8 @@ const CLIS: Cli[] = [
   { name: 'bench:workers', source: 'bench/workers-cli' },
   { name: 'evaluate', source: 'evaluation/cli' },
   { name: 'soak', source: 'loadtest/soak-cli' },
+  { name: 'simulate', source: 'loadtest/simulate-cli' },
+  { name: 'ab:report', source: 'abtest/cli' },
   { name: 'errors', source: 'elk/errors-cli' },
   { name: 'test:e2e:logs-loop', source: 'test/e2e/logs-loop' },
 ];
