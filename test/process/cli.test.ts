@@ -39,6 +39,7 @@ const CLIS: Cli[] = [
   { name: 'bench:tracing', source: 'bench/tracing-cli' },
   { name: 'bench:auth', source: 'bench/auth-cli' },
   { name: 'bench:log', source: 'bench/log-cli' },
+  { name: 'bench:profiling', source: 'bench/profiling-cli' },
   { name: 'bench:grpc', source: 'bench/grpc-cli' },
   { name: 'bench:workers', source: 'bench/workers-cli' },
   { name: 'evaluate', source: 'evaluation/cli' },
