@@ -66,7 +66,16 @@ compose_env() {
   export DOCKER_BUILDKIT=0
 }
 
+# Three parts, each skipped when cached: the Debian packages and the base rootfs are mostly
+# downloads, the compose binary is a Go build (CPU); .ci/run runs the first two beside the other
+# builds and the third later.
 compose_install() {
+  compose_install_packages
+  compose_install_binary
+  compose_install_base
+}
+
+compose_install_packages() {
   require_root "compose: podman runs as root here (apt-get, iptables, runc)"
   local missing=() p t0
   for p in "${COMPOSE_APT_PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
@@ -77,6 +86,10 @@ compose_install() {
       || die "compose: apt-get install ${missing[*]} failed"
     log "compose: packages installed in $(( $(date +%s) - t0 ))s"
   fi
+}
+
+compose_install_binary() {
+  local t0
   if [ -x "$COMPOSE_BIN" ]; then
     log "compose: docker-compose $COMPOSE_VERSION cached at $COMPOSE_BIN"
   else
@@ -91,6 +104,10 @@ compose_install() {
     log "compose: built $COMPOSE_BIN in $(( $(date +%s) - t0 ))s"
   fi
   command -v docker >/dev/null || log "compose: note: no docker CLI on PATH (docker-compose itself does not need it)"
+}
+
+compose_install_base() {
+  local t0
   if [ -s "$COMPOSE_BASE_TAR" ]; then
     log "compose: base image rootfs cached at $COMPOSE_BASE_TAR"
   else

@@ -13,6 +13,7 @@
  * e2e file's. The download/build cache (STACK_CACHE_DIR) is shared.
  */
 import { execFile } from 'node:child_process';
+import { randomInt } from 'node:crypto';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -35,16 +36,48 @@ export interface TestStack {
   logDir: string;
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolvePort, rejectPort) => {
+/** Whether `port` (0: any) can be listened on at 127.0.0.1 now; the port listened on, or undefined. */
+function tryListen(port: number): Promise<number | undefined> {
+  return new Promise((resolvePort) => {
     const server = createServer();
-    server.once('error', rejectPort);
-    server.listen(0, '127.0.0.1', () => {
+    server.once('error', () => resolvePort(undefined));
+    server.listen(port, '127.0.0.1', () => {
       const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolvePort(port));
+      const got = typeof address === 'object' && address !== null ? address.port : undefined;
+      server.close(() => resolvePort(got));
     });
   });
+}
+
+/** The first port of the kernel's ephemeral range (Linux default 32768). */
+function ephemeralLow(): number {
+  try {
+    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    return Number.isInteger(low) ? low : 32768;
+  } catch {
+    return 32768;
+  }
+}
+
+const PORT_FLOOR = 20000;
+
+/**
+ * A port that was free a moment ago, for a server a child process starts later. Chosen at
+ * random BELOW the kernel's ephemeral range: a port from `listen(0)` is an ephemeral one, and
+ * between our check and the child's bind any outgoing connection on the machine may be given
+ * it as its local port (seen with several stacks under load at once: the collector's OTLP
+ * receiver failed with "address already in use"). Outgoing connections never get a port
+ * below the range. Falls back to `listen(0)` where the range starts too low.
+ */
+export async function freePort(): Promise<number> {
+  const low = ephemeralLow();
+  for (let attempt = 0; low - PORT_FLOOR > 1000 && attempt < 100; attempt++) {
+    const port = await tryListen(PORT_FLOOR + randomInt(low - PORT_FLOOR));
+    if (port !== undefined) return port;
+  }
+  const port = await tryListen(0);
+  if (port === undefined) throw new Error('no free port on 127.0.0.1');
+  return port;
 }
 
 /** A private run dir, log dir and free ports for one test file's stack. */
