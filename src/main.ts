@@ -130,17 +130,20 @@ async function main(): Promise<void> {
     throw error;
   }
   const experiments = new Experiments(experimentList);
-  const metrics = config.metricsPort === 0 ? undefined : serviceMetrics(prepared);
+  const metrics = config.metricsPort === 0 ? undefined : new ServiceMetrics({ routes: Object.values(ROUTES) });
   metrics?.setArms(experiments.armNames());
-  // An arm may serve a version no bare name serves (knn@staging): its version is a label value too.
-  metrics?.addModelVersions(experiments.servedVersions(prepared.registry));
-  profileModelVersions(prepared);
-  // After a promotion the metrics' model info and the profiles name the versions now served.
-  prepared.registry.onSwap(() => {
-    if (metrics !== undefined) setServedModels(metrics, prepared);
-    metrics?.addModelVersions(experiments.servedVersions(prepared.registry));
-    profileModelVersions(prepared);
-  });
+  // The metrics' model info and label values and the profiles name the versions served: now,
+  // and again after every promotion or rollback.
+  const publishServedVersions = (): void => {
+    if (metrics !== undefined) {
+      setServedModels(metrics, prepared);
+      // An arm may serve a version no bare name serves (knn@staging): its version is a label value too.
+      metrics.addModelVersions(experiments.servedVersions(prepared.registry));
+    }
+    setProfiledModelVersions(prepared.registry.servedVersions());
+  };
+  publishServedVersions();
+  prepared.registry.onSwap(publishServedVersions);
   installModelReload(prepared);
   const served = metrics === undefined ? prepared.registry : timedModels(prepared.registry, metrics);
   const models = withInjectedFaults(served, { faultUserDivisor: config.faultUserDivisor, ...config.profiling });
@@ -215,13 +218,7 @@ function safeLog(level: 'error' | 'warn' | 'info', message: string, meta: Record
   }
 }
 
-/** The registry of the process, with the served models' info and load times. */
-function serviceMetrics(prepared: PreparedModels): ServiceMetrics {
-  const metrics = new ServiceMetrics({ routes: Object.values(ROUTES) });
-  setServedModels(metrics, prepared);
-  return metrics;
-}
-
+/** The served models' info and load times, as the metrics registry shows them. */
 function setServedModels(metrics: ServiceMetrics, prepared: PreparedModels): void {
   const versions = prepared.registry.servedVersions();
   metrics.setModels(
@@ -237,11 +234,6 @@ function setServedModels(metrics: ServiceMetrics, prepared: PreparedModels): voi
     }),
     prepared.timings.datasetMs / 1000,
   );
-}
-
-/** Profile samples carry the registry version each model name serves. */
-function profileModelVersions(prepared: PreparedModels): void {
-  setProfiledModelVersions(prepared.registry.servedVersions());
 }
 
 /**
