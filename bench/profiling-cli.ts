@@ -23,12 +23,14 @@ import { machineInfo, machineLines } from './machine';
 import { scenarioPaths } from './paths';
 import { BENCH_PROFILING_HZ, launchServer, type LaunchContext, type ServerSpec } from './servers';
 import { median } from './stats';
+import { breakEvenRate, breakEvenText } from './summary';
 
 const SERVER_CPU = 0;
 const LOADGEN_CPU = 1;
 
 const USAGE = `usage: npm run bench:profiling [-- options]
-  --rate N           requests per second, open loop, in every window (default 400)
+  --rate N           requests per second per arm, open loop, in every window (default 2000:
+                     three arms at once keep one core of this machine ~70 % busy)
   --window S         seconds per window (default 10: one profile cut per window at the default period)
   --cycles N         cycles of one window per arm (default 8)
   --warmup S         seconds of load on every arm before the first cycle (default 10)
@@ -38,8 +40,10 @@ const USAGE = `usage: npm run bench:profiling [-- options]
   --aa               a second obs-off arm (its ratio to the first is the method's noise)
   --idle S           seconds without requests after each cycle, every arm at once: the part
                      of the cost paid per second whatever the load (default 5; 0 = none)
-  --together         load every arm at once in each cycle (a busy machine's bursts hit both
-                     sides of each ratio alike) instead of one window after the other
+  --one-at-a-time    load one arm per window, one after the other, instead of every arm at
+                     once (the default: whatever the machine does to the core — other work,
+                     its speed from second to second — then hits both sides of each ratio;
+                     one at a time, an A/A pair of windows differed by up to ±15 % here)
   --out FILE         JSON of every window (default bench/results-profiling.json)`;
 
 interface Variant {
@@ -95,7 +99,7 @@ function parseOptions(argv: string[]): Options {
       hz: { type: 'string' },
       variant: { type: 'string', multiple: true },
       aa: { type: 'boolean', default: false },
-      together: { type: 'boolean', default: false },
+      'one-at-a-time': { type: 'boolean', default: false },
       idle: { type: 'string' },
       out: { type: 'string' },
       help: { type: 'boolean', default: false },
@@ -107,7 +111,7 @@ function parseOptions(argv: string[]): Options {
   const names = ['off', 'profiling', 'off-2', ...variants.map((v) => v.name)];
   if (new Set(names).size !== names.length) throw new UsageError(`--variant names must differ from each other and from off, profiling, off-2`);
   return {
-    rate: Math.round(num(values.rate, 400, 'rate')),
+    rate: Math.round(num(values.rate, 2000, 'rate')),
     windowSeconds: num(values.window, 10, 'window'),
     cycles: Math.round(num(values.cycles, 8, 'cycles')),
     warmupSeconds: num(values.warmup, 10, 'warmup', true),
@@ -115,7 +119,7 @@ function parseOptions(argv: string[]): Options {
     hz: Math.round(num(values.hz, BENCH_PROFILING_HZ, 'hz')),
     variants,
     aa: values.aa,
-    together: values.together,
+    together: !values['one-at-a-time'],
     idleSeconds: num(values.idle, 5, 'idle', true),
     out: resolve(values.out ?? join(PROJECT_ROOT, 'bench', 'results-profiling.json')),
   };
@@ -169,9 +173,11 @@ export function renderAb(run: AbRun, summaries: readonly ArmSummary[], baseline:
             .filter((s) => s.arm !== baseline)
             .map((s) => {
               const c = splitCost(s, base, run.rate);
+              const from = breakEvenRate(c.fixedUsPerSecond, c.perRequestUs, base.cpuUs.median, 0.03);
               return (
                 `  ${s.arm} − ${baseline}: ${f1(c.fixedUsPerSecond)} µs of CPU per second whatever the load (${f1(c.fixedUsPerRequest)} µs per request at ${run.rate} rps) ` +
-                `+ ${f1(c.perRequestUs)} µs per request (${f1((c.perRequestUs / base.cpuUs.median) * 100)} % of ${baseline}'s ${f1(base.cpuUs.median)} µs)`
+                `+ ${f1(c.perRequestUs)} µs per request (${f1((c.perRequestUs / base.cpuUs.median) * 100)} % of ${baseline}'s ${f1(base.cpuUs.median)} µs); ` +
+                `≤ 3 % per request ${breakEvenText(from, base.cpuUs.median)}`
               );
             }),
         ];

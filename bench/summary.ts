@@ -216,6 +216,14 @@ export function breakEvenRate(fixedUsPerSecond: number, perRequestUs: number, ba
   return Math.max(0, fixedUsPerSecond) / room;
 }
 
+/** The break-even rate in words, with the share of one core the service then uses (rate × its CPU per request). */
+export function breakEvenText(rate: number, baseUs: number): string {
+  if (Number.isNaN(rate)) return 'unknown';
+  if (!Number.isFinite(rate)) return 'at no rate (the per-request part alone is over 3 %)';
+  if (rate === 0) return 'at every rate (no cost per second)';
+  return `from ${Math.ceil(rate / 10) * 10} rps up (the service then busy ${Math.round((rate * baseUs) / 1e4)} % of a core)`;
+}
+
 export interface TargetInputs {
   rows: readonly RowResult[];
   /** Profiling's cost by A/B windows, when they ran. */
@@ -311,8 +319,7 @@ export function evaluateTargets(input: TargetInputs): TargetCheck[] {
   const profiled = find('knn', 'profile');
   const ab = input.profilingAb;
   if (ab !== undefined) {
-    const from = breakEvenRate(ab.fixedUsPerSecond, ab.perRequestUs, ab.offCpuUs, 0.03);
-    const fromText = Number.isNaN(from) ? 'unknown' : Number.isFinite(from) ? `from ${Math.ceil(from / 10) * 10} rps up` : 'at no rate (the per-request part alone is over 3 %)';
+    const fromText = breakEvenText(breakEvenRate(ab.fixedUsPerSecond, ab.perRequestUs, ab.offCpuUs, 0.03), ab.offCpuUs);
     out.push(
       check(
         `/reco/knn CPU/req with profiling at ${BENCH_PROFILING_HZ} Hz ≤ 1.03× obs off (interleaved A/B at ${ab.rate} rps)`,

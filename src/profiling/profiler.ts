@@ -39,7 +39,7 @@ type LabelSet = Record<string, string>;
 
 /** The slice of @datadog/pprof's API used here (its own types describe the context as `object`). */
 interface TimeProfiler {
-  start(options: { intervalMicros: number; durationMillis: number; withContexts: boolean; useCPED: boolean }): void;
+  start(options: { intervalMicros: number; durationMillis: number; withContexts: boolean; useCPED: boolean; workaroundV8Bug: boolean }): void;
   stop(restart: boolean, generateLabels?: (args: { context?: { context?: object } }) => LabelSet, lowCardinalityLabels?: string[]): Profile;
   setContext(context: object | undefined): void;
   isStarted(): boolean;
@@ -139,6 +139,11 @@ export class ContinuousProfiler {
       // serialising the answer — is synchronous.
       withContexts: true,
       useCPED: false,
+      // The library's default (true) waits for up to two sampling periods, twice, inside
+      // every cut — a nanosleep on the event loop: 15–23 ms of stalled requests every period
+      // at 100 Hz (measured, 6 000 rps on /reco/knn), against 0.7–13 ms without it. Its
+      // detection of V8's stuck sampler, and the full restart when it sees one, run either way.
+      workaroundV8Bug: false,
     });
     profiler.timer = setInterval(() => void profiler.cut(), config.periodMs);
     profiler.timer.unref();

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { cpuTicks, splitCost, spreadOf, summariseAb, threadCpuNs, type AbIdle, type AbWindow } from '../../bench/ab';
-import { breakEvenRate, evaluateTargets, type ProfilingAb } from '../../bench/summary';
+import { breakEvenRate, breakEvenText, evaluateTargets, type ProfilingAb } from '../../bench/summary';
 
 function win(cycle: number, arm: string, cpuUsPerRequest: number, responses = 1000): AbWindow {
   return {
@@ -86,6 +86,8 @@ describe('splitting a cost into per second and per request', () => {
     // A negative per-request part (idle windows overstating the fixed part) leaves no extra room.
     assert.ok(Math.abs(breakEvenRate(10_000, -5, 150, 0.03) - 10_000 / 4.5) < 1e-9);
     assert.ok(Number.isNaN(breakEvenRate(Number.NaN, 1, 150, 0.03)));
+    assert.equal(breakEvenText(breakEvenRate(-20, 1, 150, 0.03), 150), 'at every rate (no cost per second)');
+    assert.equal(breakEvenText(6_000, 80), 'from 6000 rps up (the service then busy 48 % of a core)');
   });
 });
 
@@ -109,7 +111,7 @@ describe("profiling's target from the A/B windows", () => {
     assert.equal(missed?.verdict, 'missed');
     assert.equal(missed?.measured, '1.17×');
     assert.match(missed?.name ?? '', /interleaved A\/B at 400 rps/);
-    assert.match(missed?.note ?? '', /10\.0 ms CPU\/s whatever the load \+ 1\.5 µs\/req, so ≤ 3 % from 3340 rps up/);
+    assert.match(missed?.note ?? '', /10\.0 ms CPU\/s whatever the load \+ 1\.5 µs\/req, so ≤ 3 % from 3340 rps up \(the service then busy 50 % of a core\)/);
     assert.equal(target(ab(1.02))?.verdict, 'met');
   });
 });
