@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { parseCommandLine, runCli, UsageError } from '../src/cli/usage';
+import { numberOption, parseCommandLine, runCli, UsageError } from '../src/cli/usage';
 import { loadConfig } from '../src/config';
 import { KION_PRESET } from '../src/data/synthetic';
 import { probe } from '../loadtest/child-server';
@@ -89,13 +89,6 @@ interface Options {
   outDir: string;
 }
 
-function positive(text: string | undefined, fallback: number, name: string, allowZero = false): number {
-  if (text === undefined) return fallback;
-  const n = Number(text);
-  if (!Number.isFinite(n) || n < 0 || (!allowZero && n === 0)) throw new UsageError(`--${name} must be a ${allowZero ? 'non-negative' : 'positive'} number, got '${text}'`);
-  return n;
-}
-
 export function parseOptions(argv: string[]): Options {
   const { values } = parseCommandLine({
     args: argv,
@@ -135,14 +128,14 @@ export function parseOptions(argv: string[]): Options {
   }
   return {
     quick,
-    rounds: Math.round(positive(values.rounds, quick ? 2 : 5, 'rounds')),
-    durationSeconds: positive(values.duration, quick ? 3 : 5, 'duration'),
-    warmupSeconds: positive(values.warmup, quick ? 1 : 3, 'warmup', true),
-    connections: Math.round(positive(values.connections, quick ? 16 : 50, 'connections')),
+    rounds: Math.round(numberOption(values.rounds, quick ? 2 : 5, 'rounds')),
+    durationSeconds: numberOption(values.duration, quick ? 3 : 5, 'duration'),
+    warmupSeconds: numberOption(values.warmup, quick ? 1 : 3, 'warmup', true),
+    connections: Math.round(numberOption(values.connections, quick ? 16 : 50, 'connections')),
     kion,
     trace: !values['no-trace'],
-    rateShare: Math.min(1, positive(values['rate-share'], 0.5, 'rate-share', true)),
-    deliveryShare: Math.min(1, positive(values['delivery-share'], 0.8, 'delivery-share', true)),
+    rateShare: Math.min(1, numberOption(values['rate-share'], 0.5, 'rate-share', true)),
+    deliveryShare: Math.min(1, numberOption(values['delivery-share'], 0.8, 'delivery-share', true)),
     only: values.only?.split(',').map((s) => s.trim()),
     serviceEnv,
     outDir: resolve(values.out ?? join(PROJECT_ROOT, 'bench')),

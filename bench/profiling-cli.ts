@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { parseCommandLine, runCli, UsageError } from '../src/cli/usage';
+import { numberOption, parseCommandLine, runCli, UsageError } from '../src/cli/usage';
 import { loadConfig } from '../src/config';
 import { PROJECT_ROOT } from '../src/paths';
 import { pinProcess, pinningStatus } from '../loadtest/cpu';
@@ -66,13 +66,6 @@ interface Options {
   out: string;
 }
 
-function num(text: string | undefined, fallback: number, name: string, allowZero = false): number {
-  if (text === undefined) return fallback;
-  const n = Number(text);
-  if (!Number.isFinite(n) || n < 0 || (!allowZero && n === 0)) throw new UsageError(`--${name} must be a ${allowZero ? 'non-negative' : 'positive'} number, got '${text}'`);
-  return n;
-}
-
 export function parseVariant(spec: string): Variant {
   const [head = '', ...pairs] = spec.split(',');
   const eq = head.indexOf('=');
@@ -111,16 +104,16 @@ function parseOptions(argv: string[]): Options {
   const names = ['off', 'profiling', 'off-2', ...variants.map((v) => v.name)];
   if (new Set(names).size !== names.length) throw new UsageError(`--variant names must differ from each other and from off, profiling, off-2`);
   return {
-    rate: Math.round(num(values.rate, 2000, 'rate')),
-    windowSeconds: num(values.window, 10, 'window'),
-    cycles: Math.round(num(values.cycles, 8, 'cycles')),
-    warmupSeconds: num(values.warmup, 10, 'warmup', true),
-    connections: Math.round(num(values.connections, 16, 'connections')),
-    hz: Math.round(num(values.hz, BENCH_PROFILING_HZ, 'hz')),
+    rate: Math.round(numberOption(values.rate, 2000, 'rate')),
+    windowSeconds: numberOption(values.window, 10, 'window'),
+    cycles: Math.round(numberOption(values.cycles, 8, 'cycles')),
+    warmupSeconds: numberOption(values.warmup, 10, 'warmup', true),
+    connections: Math.round(numberOption(values.connections, 16, 'connections')),
+    hz: Math.round(numberOption(values.hz, BENCH_PROFILING_HZ, 'hz')),
     variants,
     aa: values.aa,
     together: !values['one-at-a-time'],
-    idleSeconds: num(values.idle, 5, 'idle', true),
+    idleSeconds: numberOption(values.idle, 5, 'idle', true),
     out: resolve(values.out ?? join(PROJECT_ROOT, 'bench', 'results-profiling.json')),
   };
 }

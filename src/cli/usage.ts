@@ -25,6 +25,17 @@ export function parseCommandLine<T extends ParseArgsConfig>(config: T): ReturnTy
   }
 }
 
+/**
+ * A numeric option: `fallback` when it is absent, else its value, refused with a usage error
+ * naming `--name` unless it is a positive (with `allowZero`, non-negative) finite number.
+ */
+export function numberOption(text: string | undefined, fallback: number, name: string, allowZero = false): number {
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (!Number.isFinite(n) || n < 0 || (!allowZero && n === 0)) throw new UsageError(`--${name} must be a ${allowZero ? 'non-negative' : 'positive'} number, got '${text}'`);
+  return n;
+}
+
 /** A path as the user should see it: relative to the working directory, unless it lies outside it. */
 export function displayPath(path: string): string {
   const rel = relative(process.cwd(), path);
