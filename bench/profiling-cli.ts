@@ -6,7 +6,9 @@
  *
  * `--variant` adds more profiled arms: another build (`before=/path/to/dist/src/main.js`, a
  * before/after comparison in one run) or other settings (`hz10,PROFILING_HZ=10`). `--aa` adds
- * a second obs-off server: its ratio to the first is the method's own noise floor.
+ * a second obs-off server: its ratio to the first is the method's own noise floor. `--floor`
+ * adds what any sampler in the process pays on this machine before ours does anything (V8's
+ * own profiler alone; a thread that only wakes at the same rate).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -21,7 +23,8 @@ import { cleanup, installSignalCleanup, onCleanup, removeDirOnCleanup } from './
 import { textTable } from './format';
 import { machineInfo, machineLines } from './machine';
 import { scenarioPaths } from './paths';
-import { BENCH_PROFILING_HZ, launchServer, type LaunchContext, type ServerSpec } from './servers';
+import type { SamplerFloorKind } from './probes/sampler-floor';
+import { BENCH_PROFILING_HZ, launchServer, SAMPLER_FLOOR_JS, type LaunchContext, type ServerSpec } from './servers';
 import { median } from './stats';
 import { breakEvenRate, breakEvenText } from './summary';
 
@@ -38,6 +41,9 @@ const USAGE = `usage: npm run bench:profiling [-- options]
   --hz N             PROFILING_HZ of the profiled arm (default ${BENCH_PROFILING_HZ})
   --variant SPEC     another profiled arm: name[=path/to/main.js][,KEY=VALUE…] (repeatable)
   --aa               a second obs-off arm (its ratio to the first is the method's noise)
+  --floor            two obs-off arms with what is under any in-process sampler here: V8's
+                     own CPU profiler at --hz (node:inspector, no @datadog/pprof, no labels)
+                     and a thread that only wakes at --hz (the timer wake-up alone)
   --idle S           seconds without requests after each cycle, every arm at once: the part
                      of the cost paid per second whatever the load (default 5; 0 = none)
   --one-at-a-time    load one arm per window, one after the other, instead of every arm at
@@ -45,6 +51,12 @@ const USAGE = `usage: npm run bench:profiling [-- options]
                      its speed from second to second — then hits both sides of each ratio;
                      one at a time, an A/A pair of windows differed by up to ±15 % here)
   --out FILE         JSON of every window (default bench/results-profiling.json)`;
+
+/** `--floor`'s arms: obs off, with bench/probes/sampler-floor.ts preloaded. */
+const FLOOR_ARMS: readonly { name: string; kind: SamplerFloorKind }[] = [
+  { name: 'v8-sampler', kind: 'v8' },
+  { name: 'wake-only', kind: 'wake' },
+];
 
 interface Variant {
   name: string;
@@ -61,6 +73,7 @@ interface Options {
   hz: number;
   variants: Variant[];
   aa: boolean;
+  floor: boolean;
   together: boolean;
   idleSeconds: number;
   out: string;
@@ -92,6 +105,7 @@ function parseOptions(argv: string[]): Options {
       hz: { type: 'string' },
       variant: { type: 'string', multiple: true },
       aa: { type: 'boolean', default: false },
+      floor: { type: 'boolean', default: false },
       'one-at-a-time': { type: 'boolean', default: false },
       idle: { type: 'string' },
       out: { type: 'string' },
@@ -101,8 +115,8 @@ function parseOptions(argv: string[]): Options {
   });
   if (values.help) throw new UsageError('');
   const variants = (values.variant ?? []).map(parseVariant);
-  const names = ['off', 'profiling', 'off-2', ...variants.map((v) => v.name)];
-  if (new Set(names).size !== names.length) throw new UsageError(`--variant names must differ from each other and from off, profiling, off-2`);
+  const names = ['off', 'profiling', 'off-2', ...FLOOR_ARMS.map((a) => a.name), ...variants.map((v) => v.name)];
+  if (new Set(names).size !== names.length) throw new UsageError(`--variant names must differ from each other and from ${names.slice(0, 3 + FLOOR_ARMS.length).join(', ')}`);
   return {
     rate: Math.round(numberOption(values.rate, 2000, 'rate')),
     windowSeconds: numberOption(values.window, 10, 'window'),
@@ -112,6 +126,7 @@ function parseOptions(argv: string[]): Options {
     hz: Math.round(numberOption(values.hz, BENCH_PROFILING_HZ, 'hz')),
     variants,
     aa: values.aa,
+    floor: values.floor,
     together: !values['one-at-a-time'],
     idleSeconds: numberOption(values.idle, 5, 'idle', true),
     out: resolve(values.out ?? join(PROJECT_ROOT, 'bench', 'results-profiling.json')),
@@ -203,6 +218,14 @@ async function main(): Promise<number> {
     { name: 'profiling', spec: { id: 'svc-profile', kind: 'service', observability: 'profile', env: profiled } },
   ];
   if (options.aa) specs.push({ name: 'off-2', spec: { id: 'svc-off-2', kind: 'service', observability: 'off' } });
+  if (options.floor) {
+    for (const arm of FLOOR_ARMS) {
+      specs.push({
+        name: arm.name,
+        spec: { id: `svc-${arm.name}`, kind: 'service', observability: 'off', preload: SAMPLER_FLOOR_JS, env: { SAMPLER_FLOOR: arm.kind, SAMPLER_FLOOR_HZ: String(options.hz) } },
+      });
+    }
+  }
   for (const v of options.variants) {
     specs.push({
       name: v.name,

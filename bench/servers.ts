@@ -85,6 +85,8 @@ export interface ServerSpec {
   mainJs?: string;
   /** Extra environment for this server alone (kind 'service'), applied last. */
   env?: Record<string, string>;
+  /** A bench module loaded into the server before the service (kind 'service', `node --require`). */
+  preload?: string;
 }
 
 /** The OTEL_SERVICE_NAME of the peer stack's server. */
@@ -110,6 +112,8 @@ export interface LaunchContext {
 const BARE_HTTP_JS = compiled('bench/servers/bare-http');
 const BARE_EXPRESS_JS = compiled('bench/servers/bare-express');
 const PEER_JS = compiled('bench/servers/peer');
+/** Preload of `bench:profiling --floor`'s arms (bench/probes/sampler-floor.ts). */
+export const SAMPLER_FLOOR_JS = compiled('bench/probes/sampler-floor');
 
 function baseEnv(): Record<string, string> {
   // METRICS_PORT=0: no metrics listener (its default port would collide between instances).
@@ -178,7 +182,7 @@ export async function launchServer(spec: ServerSpec, ctx: LaunchContext): Promis
     const metricsPort = MODE_PARTS[mode].metrics ? await freePort() : undefined;
     const url = `http://127.0.0.1:${port}`;
     const server = await startChildServer({
-      args: [spec.mainJs ?? SERVICE_MAIN_JS],
+      args: [...(spec.preload === undefined ? [] : ['--require', spec.preload]), spec.mainJs ?? SERVICE_MAIN_JS],
       env: { ...serviceEnv(mode, ctx, spec.id, port, metricsPort), ...spec.env },
       readiness: { kind: 'poll', url, path: '/health' },
       timeoutMs: ctx.startTimeoutMs,
