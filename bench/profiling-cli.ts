@@ -115,8 +115,9 @@ function parseOptions(argv: string[]): Options {
   });
   if (values.help) throw new UsageError('');
   const variants = (values.variant ?? []).map(parseVariant);
-  const names = ['off', 'profiling', 'off-2', ...FLOOR_ARMS.map((a) => a.name), ...variants.map((v) => v.name)];
-  if (new Set(names).size !== names.length) throw new UsageError(`--variant names must differ from each other and from ${names.slice(0, 3 + FLOOR_ARMS.length).join(', ')}`);
+  const reserved = ['off', 'profiling', 'off-2', ...FLOOR_ARMS.map((a) => a.name)];
+  const names = [...reserved, ...variants.map((v) => v.name)];
+  if (new Set(names).size !== names.length) throw new UsageError(`--variant names must differ from each other and from ${reserved.join(', ')}`);
   return {
     rate: Math.round(numberOption(values.rate, 2000, 'rate')),
     windowSeconds: numberOption(values.window, 10, 'window'),
