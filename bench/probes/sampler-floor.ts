@@ -55,12 +55,18 @@ while (Atomics.load(shared, 1) === 0) {
   Atomics.add(shared, 0, 1);
 }`;
 
-function startWakeThread(hz: number): SamplerFloor {
+async function startWakeThread(hz: number): Promise<SamplerFloor> {
   const buffer = new SharedArrayBuffer(8);
   const shared = new Int32Array(buffer);
   // execArgv [] : the thread must not load this preload again (it would start a thread of its own).
   const worker = new Worker(WAKE_THREAD, { eval: true, execArgv: [], workerData: { buffer, intervalMs: 1000 / hz } });
   worker.unref();
+  // Started once its code runs: a thread takes tens to hundreds of ms to start on a loaded
+  // machine, and its wake-ups count from there.
+  await new Promise<void>((resolveOnline, rejectOnline) => {
+    worker.once('online', () => resolveOnline());
+    worker.once('error', rejectOnline);
+  });
   return {
     async stop() {
       Atomics.store(shared, 1, 1);
@@ -73,7 +79,7 @@ function startWakeThread(hz: number): SamplerFloor {
 
 export function startSamplerFloor(kind: SamplerFloorKind, hz: number): Promise<SamplerFloor> {
   if (!Number.isFinite(hz) || hz <= 0) return Promise.reject(new Error(`sampler floor: a positive rate in Hz is needed, got ${hz}`));
-  return kind === 'v8' ? startV8Sampler(hz) : Promise.resolve(startWakeThread(hz));
+  return kind === 'v8' ? startV8Sampler(hz) : startWakeThread(hz);
 }
 
 const requested = process.env.SAMPLER_FLOOR;
