@@ -148,6 +148,7 @@ const otelShape = {
 const profilingShape = {
   PROFILING_ENABLED: booleanFromEnv.default(false),
   PROFILING_HZ: int(1, 1000).default(100),
+  PROFILING_CLOCK: z.enum(['cpu', 'wall'], { message: 'expected cpu or wall' }).default('cpu'),
   PROFILING_PERIOD_S: int(1, 3600).default(10),
   PROFILING_DIR: z.string().min(1).default('profiles-store'),
   PROFILING_MAX_MB: positiveNumber.default(256),
@@ -163,6 +164,8 @@ function profilingConfig(e: z.infer<z.ZodObject<typeof profilingShape>>) {
   return {
     enabled: e.PROFILING_ENABLED,
     hz: e.PROFILING_HZ,
+    /** wall: @datadog/pprof, samples every 1/hz s; cpu: the native sampler, every 1/hz s of CPU. */
+    clock: e.PROFILING_CLOCK,
     /** A profile is cut every period. */
     periodMs: e.PROFILING_PERIOD_S * 1000,
     dir: e.PROFILING_DIR,

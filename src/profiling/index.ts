@@ -21,10 +21,10 @@ export async function startProfiling(config: ProfilingConfig, log: ProfilerLog):
     return;
   }
   setActiveProfiler(profiler);
-  log.info(`profiling at ${config.hz} Hz, a profile every ${config.periodMs / 1000} s into ${profiler.storeDir}`, {
+  log.info(`profiling at ${config.hz} Hz${config.clock === 'cpu' ? ' of CPU time' : ''}, a profile every ${config.periodMs / 1000} s into ${profiler.storeDir}`, {
     event: { action: 'profiling-started' },
     recoscope: {
-      profiling: { hz: config.hz, period_ms: config.periodMs, store: profiler.storeDir, max_bytes: config.maxBytes, max_age_ms: config.maxAgeMs },
+      profiling: { hz: config.hz, clock: config.clock, period_ms: config.periodMs, store: profiler.storeDir, max_bytes: config.maxBytes, max_age_ms: config.maxAgeMs },
     },
   });
 }

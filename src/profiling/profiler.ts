@@ -1,6 +1,8 @@
 /**
- * Always-on wall-clock profiling with @datadog/pprof: V8's sampling profiler at PROFILING_HZ,
- * each sample carrying the context of the request whose synchronous work it was taken in. Every period the profile is cut
+ * Always-on profiling at PROFILING_HZ, each sample carrying the context of the request whose
+ * synchronous work it was taken in: wall-clock with @datadog/pprof (PROFILING_CLOCK=wall, V8's
+ * sampling profiler), or CPU time with our native sampler (PROFILING_CLOCK=cpu, cpu-sampler.ts).
+ * Every period the profile is cut
  * (the profiler restarts at once, so no time goes unsampled), its samples labelled, written
  * as gzip pprof to the store, the store pruned, and one `profile-written` log line indexes it
  * (time range, labels, sample count, file) for Elasticsearch via the log pipeline.
@@ -13,6 +15,7 @@ import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import type { Profile } from 'pprof-format';
 import type { ProfilingConfig } from '../config';
+import { CpuSampler } from './cpu-sampler';
 import { LABELS, LOW_CARDINALITY_LABELS, PROFILE_WRITTEN_ACTION, type ProfileMetadata } from './labels';
 import { ProfileStore } from './store';
 
@@ -50,12 +53,79 @@ interface PprofModule {
   encode(profile: Profile): Promise<Buffer>;
 }
 
+/** One period's profile: pprof, and its gzip bytes for the store. */
+interface TakenProfile {
+  profile: Profile;
+  data: Buffer;
+}
+
+/** What the profiler needs of a sampler, wall-clock or CPU-time. */
+interface PeriodSampler {
+  run<R>(ctx: SampleContext, fn: () => R): R;
+  /** Ends the period (sampling goes on unless `last`); throws at once when it cannot. */
+  cut(last: boolean, labels: (ctx: Partial<SampleContext>) => LabelSet, start: Date, end: Date): Promise<TakenProfile>;
+}
+
 /**
  * The context of samples taken outside a request (labelled with nothing): none at all.
  * Clearing the native field only drops its reference; setting any object there creates a
  * V8 global handle (and a shared pointer) each time, twice per request otherwise.
  */
 const NO_REQUEST = undefined;
+
+/** @datadog/pprof's wall-clock sampler. */
+async function startWallSampler(config: ProfilingConfig): Promise<PeriodSampler> {
+  // Loaded only when profiling is on: off, the native addon is never mapped into the process.
+  const pprof = (await import('@datadog/pprof')) as unknown as PprofModule;
+  const time = pprof.time;
+  time.start({
+    intervalMicros: Math.round(1_000_000 / config.hz),
+    // Cut by us every period; the profiler's own duration only matters for profile().
+    durationMillis: config.periodMs,
+    // Contexts are set and cleared around the synchronous part of each request (run())
+    // rather than carried by AsyncContextFrame: carrying one per request through every
+    // async resource cost ~40 µs of CPU per request (measured on /reco/knn), setting a
+    // native field twice costs nanoseconds, and a request's CPU work — routing, the model,
+    // serialising the answer — is synchronous.
+    withContexts: true,
+    useCPED: false,
+    // The library's default (true) waits for up to two sampling periods, twice, inside
+    // every cut — a nanosleep on the event loop: 15–23 ms of stalled requests every period
+    // at 100 Hz (measured, 6 000 rps on /reco/knn), against 0.7–13 ms without it. Its
+    // detection of V8's stuck sampler, and the full restart when it sees one, run either way.
+    workaroundV8Bug: false,
+  });
+  return {
+    run(ctx, fn) {
+      time.setContext(ctx);
+      try {
+        return fn();
+      } finally {
+        time.setContext(NO_REQUEST);
+      }
+    },
+    cut(last, labels) {
+      const profile = time.stop(
+        !last,
+        ({ context }) => {
+          // Outside a request there is no context (or the sampler's initial `{}`): no labels.
+          const ctx = context?.context as Partial<SampleContext> | undefined;
+          return ctx === undefined ? {} : labels(ctx);
+        },
+        [...LOW_CARDINALITY_LABELS],
+      );
+      return pprof.encode(profile).then((data) => ({ profile, data }));
+    },
+  };
+}
+
+function startCpuSampler(config: ProfilingConfig): PeriodSampler {
+  const sampler = CpuSampler.start<SampleContext>(config.hz, config.periodMs);
+  return {
+    run: (ctx, fn) => sampler.run(ctx, fn),
+    cut: (last, labels, start, end) => sampler.cut(last, labels, start.getTime(), end.getTime()),
+  };
+}
 
 /** Ids sort by time: `<UTC yyyymmddThhmmssZ>-<6 hex>`. */
 function newProfileId(now: Date): string {
@@ -114,7 +184,7 @@ export class ContinuousProfiler {
   private stopped = false;
 
   private constructor(
-    private readonly pprof: PprofModule,
+    private readonly sampler: PeriodSampler,
     private readonly config: ProfilingConfig,
     private readonly log: ProfilerLog,
     private readonly profiles: ProfileStore,
@@ -125,26 +195,9 @@ export class ContinuousProfiler {
 
   /** Loads the native profiler and starts sampling; throws when it cannot (the caller logs). */
   static async start(config: ProfilingConfig, log: ProfilerLog): Promise<ContinuousProfiler> {
-    // Loaded only when profiling is on: off, the native addon is never mapped into the process.
-    const pprof = (await import('@datadog/pprof')) as unknown as PprofModule;
-    const profiler = new ContinuousProfiler(pprof, config, log, await ProfileStore.open(resolve(config.dir)));
-    pprof.time.start({
-      intervalMicros: Math.round(1_000_000 / config.hz),
-      // Cut by us every period; the profiler's own duration only matters for profile().
-      durationMillis: config.periodMs,
-      // Contexts are set and cleared around the synchronous part of each request (run())
-      // rather than carried by AsyncContextFrame: carrying one per request through every
-      // async resource cost ~40 µs of CPU per request (measured on /reco/knn), setting a
-      // native field twice costs nanoseconds, and a request's CPU work — routing, the model,
-      // serialising the answer — is synchronous.
-      withContexts: true,
-      useCPED: false,
-      // The library's default (true) waits for up to two sampling periods, twice, inside
-      // every cut — a nanosleep on the event loop: 15–23 ms of stalled requests every period
-      // at 100 Hz (measured, 6 000 rps on /reco/knn), against 0.7–13 ms without it. Its
-      // detection of V8's stuck sampler, and the full restart when it sees one, run either way.
-      workaroundV8Bug: false,
-    });
+    const profiles = await ProfileStore.open(resolve(config.dir));
+    const sampler = config.clock === 'cpu' ? startCpuSampler(config) : await startWallSampler(config);
+    const profiler = new ContinuousProfiler(sampler, config, log, profiles);
     profiler.timer = setInterval(() => void profiler.cut(), config.periodMs);
     profiler.timer.unref();
     return profiler;
@@ -170,13 +223,7 @@ export class ContinuousProfiler {
    */
   run<R>(ctx: SampleContext, fn: () => R): R {
     if (this.stopped) return fn();
-    const time = this.pprof.time;
-    time.setContext(ctx);
-    try {
-      return fn();
-    } finally {
-      time.setContext(NO_REQUEST);
-    }
+    return this.sampler.run(ctx, fn);
   }
 
   /** Cuts the current profile (restarting the sampler unless this is the last) and stores it. */
@@ -184,31 +231,25 @@ export class ContinuousProfiler {
     const id = this.currentId;
     const start = this.startedAt;
     const end = new Date();
-    let profile: Profile;
+    let taken: Promise<TakenProfile>;
     try {
-      const versions = this.versions;
-      profile = this.pprof.time.stop(
-        !last,
-        ({ context }) => {
-          // Outside a request there is no context (or the sampler's initial `{}`): no labels.
-          const ctx = context?.context as Partial<SampleContext> | undefined;
-          return ctx === undefined ? {} : labelsOf(ctx, versions);
-        },
-        [...LOW_CARDINALITY_LABELS],
-      );
+      // Versions as they are when the samples are labelled.
+      taken = this.sampler.cut(last, (ctx) => labelsOf(ctx, this.versions), start, end);
     } catch (error) {
       this.log.error('profiling: cutting the profile failed', { event: { action: 'profile-failed' }, err: error });
       return this.pending;
     }
+    // Handled in store(); a rejection must not go unhandled meanwhile.
+    taken.catch(() => undefined);
     this.currentId = newProfileId(end);
     this.startedAt = end;
-    this.pending = this.pending.then(() => this.store(id, start, end, profile));
+    this.pending = this.pending.then(() => this.store(id, start, end, taken));
     return this.pending;
   }
 
-  private async store(id: string, start: Date, end: Date, profile: Profile): Promise<void> {
+  private async store(id: string, start: Date, end: Date, taken: Promise<TakenProfile>): Promise<void> {
     try {
-      const data = await this.pprof.encode(profile);
+      const { profile, data } = await taken;
       const file = await this.profiles.write(id, data);
       const summary = summarise(profile);
       const metadata: ProfileMetadata = {
