@@ -20,7 +20,6 @@ export interface CollectedProfile {
   names: string[];
   urls: string[];
   lines: Int32Array;
-  columns: Int32Array;
   parents: Int32Array;
   /** Per sample: its leaf node, and the context index set when it was taken (0: none). */
   samples: Int32Array;

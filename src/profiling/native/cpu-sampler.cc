@@ -272,7 +272,6 @@ void Collect(const v8::FunctionCallbackInfo<v8::Value>& info) {
   }
   std::vector<int32_t> index_by_id;
   std::vector<int32_t> lines(nodes.size());
-  std::vector<int32_t> columns(nodes.size());
   auto names = v8::Array::New(isolate, static_cast<int>(nodes.size()));
   auto urls = v8::Array::New(isolate, static_cast<int>(nodes.size()));
   for (size_t i = 0; i < nodes.size(); i++) {
@@ -280,7 +279,6 @@ void Collect(const v8::FunctionCallbackInfo<v8::Value>& info) {
     if (id >= index_by_id.size()) index_by_id.resize(id + 1, -1);
     index_by_id[id] = static_cast<int32_t>(i);
     lines[i] = nodes[i]->GetLineNumber();
-    columns[i] = nodes[i]->GetColumnNumber();
     names->Set(context, static_cast<uint32_t>(i), nodes[i]->GetFunctionName()).Check();
     urls->Set(context, static_cast<uint32_t>(i), nodes[i]->GetScriptResourceName()).Check();
   }
@@ -303,18 +301,15 @@ void Collect(const v8::FunctionCallbackInfo<v8::Value>& info) {
   }
   profile->Delete();
   while (!s.records.empty() && s.records.front().before_us < to) s.records.pop_front();
-  uint64_t taken = s.samples_taken;
   if (last) DisposeProfiler(s);
 
   auto result = Result(isolate);
   Set(result, "names", names);
   Set(result, "urls", urls);
   Set(result, "lines", Typed<v8::Int32Array>(isolate, lines));
-  Set(result, "columns", Typed<v8::Int32Array>(isolate, columns));
   Set(result, "parents", Typed<v8::Int32Array>(isolate, parents));
   Set(result, "samples", Typed<v8::Int32Array>(isolate, sample_nodes));
   Set(result, "contexts", Typed<v8::Uint32Array>(isolate, sample_contexts));
-  Set(result, "samplesTaken", v8::Number::New(isolate, static_cast<double>(taken)));
   info.GetReturnValue().Set(result);
 }
 
@@ -330,10 +325,6 @@ void Stats(const v8::FunctionCallbackInfo<v8::Value>& info) {
   info.GetReturnValue().Set(result);
 }
 
-void NowUs(const v8::FunctionCallbackInfo<v8::Value>& info) {
-  info.GetReturnValue().Set(v8::Number::New(info.GetIsolate(), static_cast<double>(MonotonicMicros())));
-}
-
 }  // namespace
 
 NODE_MODULE_INIT(/* exports, module, context */) {
@@ -345,5 +336,4 @@ NODE_MODULE_INIT(/* exports, module, context */) {
   add("rotate", Rotate);
   add("collect", Collect);
   add("stats", Stats);
-  add("nowUs", NowUs);
 }
