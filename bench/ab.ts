@@ -43,6 +43,16 @@ export function threadCpuNs(pid: number): number | undefined {
   return Number.isFinite(total) ? total : undefined;
 }
 
+/** Nanoseconds on CPU of the main thread of `pid` alone (its tid is the pid); undefined when unreadable. */
+export function mainThreadCpuNs(pid: number): number | undefined {
+  try {
+    const ns = Number(readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').split(' ')[0]);
+    return Number.isFinite(ns) ? ns : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Busy and total ticks of one CPU from /proc/stat (busy = everything but idle and iowait). */
 export function cpuTicks(cpu: number, stat = readStat()): { busy: number; total: number } | undefined {
   const line = stat?.split('\n').find((l) => l.startsWith(`cpu${cpu} `));
@@ -80,6 +90,8 @@ export interface AbWindow {
   /** Server CPU over the window from schedstat, ns; and the same from utime+stime, s. */
   cpuNs: number | undefined;
   cpuTickSeconds: number | undefined;
+  /** The main thread's share of cpuNs: the rest is V8's workers (GC, compilers), libuv's pool, samplers. */
+  mainCpuNs: number | undefined;
   /** Server CPU per response, µs (schedstat). */
   cpuUsPerRequest: number;
   /** Share of the server's CPU used by other processes over the window (0..1), when pinned. */
@@ -137,6 +149,7 @@ async function oneWindow(arm: AbArm, cycle: number, seconds: number, options: Ab
   const pid = arm.server.child.pid as number;
   const stat0 = options.serverCpu === undefined || !withStat ? undefined : cpuTicks(options.serverCpu);
   const ns0 = threadCpuNs(pid);
+  const main0 = mainThreadCpuNs(pid);
   const ticks0 = processCpuSeconds(pid);
   const load = await runPaced({
     url: arm.server.url,
@@ -145,8 +158,10 @@ async function oneWindow(arm: AbArm, cycle: number, seconds: number, options: Ab
     connections: options.connections,
     durationSeconds: seconds,
     rate: options.rate,
+    arrivals: 'poisson',
   });
   const ns1 = threadCpuNs(pid);
+  const main1 = mainThreadCpuNs(pid);
   const ticks1 = processCpuSeconds(pid);
   const stat1 = stat0 === undefined || options.serverCpu === undefined ? undefined : cpuTicks(options.serverCpu);
   const cpuNs = ns0 === undefined || ns1 === undefined ? undefined : ns1 - ns0;
@@ -168,6 +183,7 @@ async function oneWindow(arm: AbArm, cycle: number, seconds: number, options: Ab
     wallSeconds: load.wallSeconds,
     cpuNs,
     cpuTickSeconds,
+    mainCpuNs: main0 === undefined || main1 === undefined ? undefined : main1 - main0,
     cpuUsPerRequest: cpuNs === undefined || load.responses === 0 ? Number.NaN : cpuNs / 1000 / load.responses,
     othersOnCpu,
   };
@@ -193,8 +209,11 @@ async function idleWindow(arms: readonly AbArm[], cycle: number, seconds: number
 export async function runAbWindows(options: AbOptions): Promise<AbRun> {
   const loadAverageStart = loadavg()[0] ?? Number.NaN;
   if (options.warmupSeconds > 0) {
-    for (const arm of options.arms) {
-      const w = await oneWindow(arm, -1, options.warmupSeconds, options);
+    const warm = (arm: AbArm): Promise<AbWindow> => oneWindow(arm, -1, options.warmupSeconds, options, false);
+    // Together: every arm warms for the same seconds under the same machine as in its windows.
+    const warmed = options.together === true ? await Promise.all(options.arms.map(warm)) : [];
+    for (const [i, arm] of options.arms.entries()) {
+      const w = warmed[i] ?? (await warm(arm));
       options.progress(`warm-up ${arm.name}: ${w.responses} responses, ${w.cpuUsPerRequest.toFixed(0)} µs CPU/req`);
     }
   }
@@ -236,6 +255,50 @@ export async function runAbWindows(options: AbOptions): Promise<AbRun> {
     loadAverageStart,
     loadAverageEnd: loadavg()[0] ?? Number.NaN,
   };
+}
+
+/**
+ * One arm run as several server instances (`name`, `name.2`, …): their windows of a cycle
+ * summed into one (CPU and responses added, so CPU per request is the pool's), and their idle
+ * CPU averaged (a server's cost per second). A single server can stay a few percent cheaper or
+ * dearer than an identical one for its whole life (where its JIT happened to land), which no
+ * number of cycles averages out; several instances per arm do.
+ */
+export function poolInstances(run: AbRun, groupOf: (arm: string) => string): AbRun {
+  const windows = new Map<string, AbWindow>();
+  const sum = (a: number | undefined, b: number | undefined): number | undefined => (a === undefined || b === undefined ? undefined : a + b);
+  for (const w of run.windows) {
+    const arm = groupOf(w.arm);
+    const key = `${w.cycle}\u0000${arm}`;
+    const pooled = windows.get(key);
+    if (pooled === undefined) {
+      windows.set(key, { ...w, arm });
+      continue;
+    }
+    pooled.responses += w.responses;
+    pooled.errors += w.errors;
+    pooled.non2xx += w.non2xx;
+    pooled.p50Ms = Math.max(pooled.p50Ms, w.p50Ms);
+    pooled.p99Ms = Math.max(pooled.p99Ms, w.p99Ms);
+    pooled.wallSeconds = Math.max(pooled.wallSeconds, w.wallSeconds);
+    pooled.cpuNs = sum(pooled.cpuNs, w.cpuNs);
+    pooled.cpuTickSeconds = sum(pooled.cpuTickSeconds, w.cpuTickSeconds);
+    pooled.mainCpuNs = sum(pooled.mainCpuNs, w.mainCpuNs);
+  }
+  for (const w of windows.values()) w.cpuUsPerRequest = w.cpuNs === undefined || w.responses === 0 ? Number.NaN : w.cpuNs / 1000 / w.responses;
+  const idle = new Map<string, { entry: AbIdle; servers: number }>();
+  for (const i of run.idle) {
+    const arm = groupOf(i.arm);
+    const key = `${i.cycle}\u0000${arm}`;
+    const pooled = idle.get(key);
+    if (pooled === undefined) idle.set(key, { entry: { ...i, arm }, servers: 1 });
+    else {
+      pooled.entry.cpuNs = sum(pooled.entry.cpuNs, i.cpuNs);
+      pooled.servers++;
+    }
+  }
+  const idleAverages = [...idle.values()].map(({ entry, servers }) => ({ ...entry, cpuNs: entry.cpuNs === undefined ? undefined : entry.cpuNs / servers }));
+  return { ...run, windows: [...windows.values()], idle: idleAverages };
 }
 
 export interface Spread {

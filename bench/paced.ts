@@ -19,9 +19,27 @@ export interface PacedOptions {
   /** Most sockets open at once (requests beyond that wait for a free one, and that wait counts). */
   connections: number;
   durationSeconds: number;
-  /** Requests per second, evenly spaced. */
+  /** Requests per second: evenly spaced, or with `arrivals: 'poisson'` that rate on average. */
   rate: number;
+  /**
+   * 'poisson': exponential gaps between requests (a Poisson process at `rate`). Several servers
+   * loaded at once from one generator with even spacing keep the same phase against each other
+   * for a whole window — the same one always woken just after another, its caches cold — and
+   * the A/B method's CPU-per-request ratios then moved by ±7 % between windows of two identical
+   * servers; random arrivals average those phases out within each window.
+   */
+  arrivals?: 'even' | 'poisson';
   timeoutSeconds?: number;
+}
+
+/** When each of `total` requests is due, from `t0`: every `intervalMs`, or exponential gaps of that mean. */
+export function arrivalTimes(total: number, intervalMs: number, arrivals: 'even' | 'poisson', t0 = 0, random: () => number = Math.random): Float64Array {
+  const due = new Float64Array(total);
+  for (let i = 0, t = t0; i < total; i++) {
+    due[i] = arrivals === 'poisson' ? t : t0 + i * intervalMs;
+    t += -Math.log(1 - random()) * intervalMs;
+  }
+  return due;
 }
 
 export async function runPaced(options: PacedOptions): Promise<LoadResult> {
@@ -39,6 +57,7 @@ export async function runPaced(options: PacedOptions): Promise<LoadResult> {
   const cpuBefore = process.cpuUsage();
   const t0 = performance.now();
   const intervalMs = 1000 / options.rate;
+  const dueAt = arrivalTimes(total, intervalMs, options.arrivals ?? 'even', t0);
 
   await new Promise<void>((resolveAll) => {
     let sent = 0;
@@ -47,7 +66,7 @@ export async function runPaced(options: PacedOptions): Promise<LoadResult> {
       if (done === total) resolveAll();
     };
     const send = (i: number): void => {
-      const due = t0 + i * intervalMs;
+      const due = dueAt[i] as number;
       let settled = false;
       const settle = (): void => {
         if (settled) return;
@@ -93,8 +112,15 @@ export async function runPaced(options: PacedOptions): Promise<LoadResult> {
     };
     const tick = (): void => {
       const now = performance.now();
-      while (sent < total && t0 + sent * intervalMs <= now) send(sent++);
-      if (sent < total) setTimeout(tick, Math.max(0, Math.min(1, t0 + sent * intervalMs - now)));
+      while (sent < total && (dueAt[sent] as number) <= now) send(sent++);
+      // Poisson: wake at the next request's own time. Capped at 1 ms, every generator of a run
+      // woke on the same millisecond ticks in the same order, and each window's servers then fell
+      // into clusters up to ~30 % apart in CPU per request, by their place in that order
+      // (bench:profiling, 12 servers, 2026-12-02; why the place matters is not known).
+      if (sent < total) {
+        const wait = (dueAt[sent] as number) - now;
+        setTimeout(tick, Math.max(0, options.arrivals === 'poisson' ? wait : Math.min(1, wait)));
+      }
     };
     tick();
   });

@@ -3,6 +3,8 @@
  * interleaved fixed-rate A/B method of bench/ab.ts: the service with observability off and
  * the same service with PROFILING_ENABLED=true, windows off / on / off / on … at one request
  * rate, server CPU per request from /proc, the median of the paired ratios and its spread.
+ * Each arm is `--instances` servers whose windows are pooled (bench/ab.ts poolInstances: one
+ * server can stay a few percent off an identical one for its whole life).
  *
  * `--variant` adds more profiled arms: another build (`before=/path/to/dist/src/main.js`, a
  * before/after comparison in one run) or other settings (`hz10,PROFILING_HZ=10`). `--aa` adds
@@ -18,7 +20,7 @@ import { numberOption, parseCommandLine, runCli, UsageError } from '../src/cli/u
 import { loadConfig } from '../src/config';
 import { PROJECT_ROOT } from '../src/paths';
 import { pinProcess, pinningStatus } from '../loadtest/cpu';
-import { runAbWindows, splitCost, summariseAb, type AbArm, type AbRun, type ArmSummary } from './ab';
+import { poolInstances, runAbWindows, splitCost, summariseAb, type AbArm, type AbRun, type ArmSummary } from './ab';
 import { cleanup, installSignalCleanup, onCleanup, removeDirOnCleanup } from './cleanup';
 import { textTable } from './format';
 import { machineInfo, machineLines } from './machine';
@@ -32,11 +34,14 @@ const SERVER_CPU = 0;
 const LOADGEN_CPU = 1;
 
 const USAGE = `usage: npm run bench:profiling [-- options]
-  --rate N           requests per second per arm, open loop, in every window (default 2000:
-                     three arms at once keep one core of this machine ~70 % busy)
+  --rate N           requests per second to each server, open loop (Poisson arrivals), in every
+                     window (default 400: three arms of three servers at once keep one core of
+                     this machine ~55 % busy at 150 µs per request; nearer saturation, the
+                     profiled servers' ratios jumped by up to 1.4× from one window to the next)
+  --instances N      servers per arm, their windows pooled (default 3)
   --window S         seconds per window (default 10: one profile cut per window at the default period)
   --cycles N         cycles of one window per arm (default 8)
-  --warmup S         seconds of load on every arm before the first cycle (default 10)
+  --warmup S         seconds of load on every server before the first cycle (default 20)
   --connections N    most sockets open at once (default 16)
   --hz N             PROFILING_HZ of the profiled arm (default ${BENCH_PROFILING_HZ})
   --variant SPEC     another profiled arm: name[=path/to/main.js][,KEY=VALUE…] (repeatable)
@@ -66,6 +71,7 @@ interface Variant {
 
 interface Options {
   rate: number;
+  instances: number;
   windowSeconds: number;
   cycles: number;
   warmupSeconds: number;
@@ -98,6 +104,7 @@ function parseOptions(argv: string[]): Options {
     args: argv,
     options: {
       rate: { type: 'string' },
+      instances: { type: 'string' },
       window: { type: 'string' },
       cycles: { type: 'string' },
       warmup: { type: 'string' },
@@ -119,10 +126,11 @@ function parseOptions(argv: string[]): Options {
   const names = [...reserved, ...variants.map((v) => v.name)];
   if (new Set(names).size !== names.length) throw new UsageError(`--variant names must differ from each other and from ${reserved.join(', ')}`);
   return {
-    rate: Math.round(numberOption(values.rate, 2000, 'rate')),
+    rate: Math.round(numberOption(values.rate, 400, 'rate')),
+    instances: Math.round(numberOption(values.instances, 3, 'instances')),
     windowSeconds: numberOption(values.window, 10, 'window'),
     cycles: Math.round(numberOption(values.cycles, 8, 'cycles')),
-    warmupSeconds: numberOption(values.warmup, 10, 'warmup', true),
+    warmupSeconds: numberOption(values.warmup, 20, 'warmup', true),
     connections: Math.round(numberOption(values.connections, 16, 'connections')),
     hz: Math.round(numberOption(values.hz, BENCH_PROFILING_HZ, 'hz')),
     variants,
@@ -142,7 +150,7 @@ const f1 = (v: number): string => (Number.isFinite(v) ? v.toFixed(1) : '—');
 const x3 = (v: number): string => (Number.isFinite(v) ? `${v.toFixed(3)}×` : '—');
 
 /** The printed result: one row per arm, then the machine's load over the run. */
-export function renderAb(run: AbRun, summaries: readonly ArmSummary[], baseline: string): string {
+export function renderAb(run: AbRun, summaries: readonly ArmSummary[], baseline: string, instances = 1): string {
   const rows = summaries.map((s) => [
     s.arm,
     String(s.cpuUs.n),
@@ -191,7 +199,8 @@ export function renderAb(run: AbRun, summaries: readonly ArmSummary[], baseline:
             }),
         ];
   return [
-    `${run.cycles} cycles × ${run.windowSeconds} s windows at ${run.rate} rps (open loop, ${run.together ? 'all arms loaded at once' : 'one arm after the other'}), server CPU per request from /proc/<pid>/task/*/schedstat`,
+    `${run.cycles} cycles × ${run.windowSeconds} s windows at ${run.rate} rps per server (open loop, Poisson arrivals, ${run.together ? 'all arms loaded at once' : 'one arm after the other'})` +
+      `${instances > 1 ? `, ${instances} servers per arm pooled` : ''}, server CPU per request from /proc/<pid>/task/*/schedstat`,
     table,
     'per-cycle ratios:',
     ...perCycle,
@@ -233,9 +242,13 @@ async function main(): Promise<number> {
       spec: { id: `svc-${v.name}`, kind: 'service', observability: 'profile', env: { ...profiled, ...v.env }, ...(v.mainJs === undefined ? {} : { mainJs: v.mainJs }) },
     });
   }
-  progress(`starting ${specs.length} servers: ${specs.map((s) => s.name).join(', ')}`);
+  // Instance i > 1 of arm `name` is `name#i` ('#' is not allowed in variant names).
+  const instances = specs.flatMap(({ name, spec }) =>
+    Array.from({ length: options.instances }, (_, i) => (i === 0 ? { name, spec } : { name: `${name}#${i + 1}`, spec: { ...spec, id: `${spec.id}-${i + 1}` } })),
+  );
+  progress(`starting ${instances.length} servers: ${instances.map((s) => s.name).join(', ')}`);
   const arms: AbArm[] = await Promise.all(
-    specs.map(async ({ name, spec }) => {
+    instances.map(async ({ name, spec }) => {
       const launched = await launchServer(spec, ctx);
       onCleanup(() => launched.server.stop());
       return { name, server: launched.server };
@@ -256,9 +269,10 @@ async function main(): Promise<number> {
     idleSeconds: options.idleSeconds,
     progress,
   });
-  const summaries = summariseAb(run.windows, 'off', run.idle);
+  const pooled = poolInstances(run, (arm) => arm.split('#')[0] as string);
+  const summaries = summariseAb(pooled.windows, 'off', pooled.idle);
   writeFileSync(options.out, `${JSON.stringify({ kind: 'recoscope-bench-profiling', machine, options, run, summaries }, null, 2)}\n`);
-  process.stdout.write(`${machineLines(machine).join('\n')}\n${renderAb(run, summaries, 'off')}\n`);
+  process.stdout.write(`${machineLines(machine).join('\n')}\n${renderAb(pooled, summaries, 'off', options.instances)}\n`);
   progress(`wrote ${options.out}`);
   await cleanup();
   const failed = summaries.some((s) => s.errors + s.non2xx > 0);

@@ -4,8 +4,10 @@
  * idle service takes none, and what profiling costs is a share of the CPU used, not a fixed
  * amount per second (the wall-clock sampler's 7–8 ms/s here, busy or not).
  *
- * A request's context is an index written into a shared slot around its synchronous work (no
- * call into native code); the context object is kept only when a sample was taken meanwhile.
+ * The native part walks and names the stacks itself, without V8's CPU profiler (which alone
+ * cost more than this project's budget: native/cpu-sampler.cc says why). A request's
+ * context is an index written into a shared slot around its synchronous work (no call into
+ * native code); the context object is kept only when a sample was taken meanwhile.
  */
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -27,19 +29,17 @@ export interface CollectedProfile {
 }
 
 interface NativeSampler {
-  start(hz: number, slots: Int32Array, maxSamples: number, processorIntervalUs: number): { profile: number; startUs: number };
-  rotate(): { ended: number; boundaryUs: number; profile: number };
-  collect(profile: number, fromUs: number, toUs: number): CollectedProfile;
-  stats(): { expirations: number; overruns: number; samplesTaken: number };
+  start(hz: number, slots: Int32Array): void;
+  collect(last: boolean): CollectedProfile;
+  stats(): SamplerStats;
 }
 
-/**
- * V8's profiler thread symbolises the queued samples once per this interval (and takes one
- * wall-clock sample, which is dropped): a period's profile is collected this long (plus a margin)
- * after its end, so that none of its samples is still queued.
- */
-export const PROCESSOR_INTERVAL_US = 1_000_000;
-const COLLECT_DELAY_MS = PROCESSOR_INTERVAL_US / 1000 + 250;
+/** Timer expirations the helper thread got, those the kernel merged (it was late), code ranges mapped. */
+export interface SamplerStats {
+  expirations: number;
+  overruns: number;
+  codeRanges: number;
+}
 
 const BUILD_SCRIPT = 'src/profiling/native/build.sh';
 
@@ -58,29 +58,19 @@ export class CpuSampler<C extends object> {
   private nextContext = 1;
   /** Context index → context, for requests with at least one sample in the current period. */
   private sampled = new Map<number, C>();
-  private profile: number;
-  private fromUs: number;
-  /** The cut in progress: the last one waits for it, since it ends the native profiler. */
-  private previous: Promise<unknown> = Promise.resolve();
 
   private constructor(
     private readonly native: NativeSampler,
     private readonly hz: number,
     /** [0]: the context index of the running request (0: none); [1]: set by a sample taken meanwhile. */
     private readonly slots: Int32Array,
-    started: { profile: number; startUs: number },
-  ) {
-    this.profile = started.profile;
-    this.fromUs = started.startUs;
-  }
+  ) {}
 
-  static start<C extends object>(hz: number, periodMs: number): CpuSampler<C> {
+  static start<C extends object>(hz: number): CpuSampler<C> {
     const native = loadNative();
-    // V8 keeps a running profile's samples: room for a period and the collect delay, twice.
-    const maxSamples = Math.ceil((hz * (periodMs + COLLECT_DELAY_MS) * 2) / 1000) + 1000;
     const slots = new Int32Array(new SharedArrayBuffer(8));
-    const started = native.start(hz, slots, maxSamples, PROCESSOR_INTERVAL_US);
-    return new CpuSampler<C>(native, hz, slots, started);
+    native.start(hz, slots);
+    return new CpuSampler<C>(native, hz, slots);
   }
 
   /** Runs `fn` with `ctx` as the context of every sample taken until it returns. */
@@ -100,35 +90,13 @@ export class CpuSampler<C extends object> {
   }
 
   /**
-   * Ends the current period now and resolves to its pprof profile (gzip), once V8 has
-   * symbolised all of its samples. `last` stops sampling.
+   * Ends the current period now (its samples are already named: the stack is symbolised when
+   * sampled) and resolves to its pprof profile (gzip). `last` stops sampling.
    */
-  cut(last: boolean, labels: Labeller<C>, startMs: number, endMs: number): Promise<{ profile: Profile; data: Buffer }> {
-    const taken = this.take(last, labels, startMs, endMs);
-    this.previous = taken.catch(() => undefined);
-    return taken;
-  }
-
-  private async take(last: boolean, labels: Labeller<C>, startMs: number, endMs: number): Promise<{ profile: Profile; data: Buffer }> {
-    let contexts: Map<number, C>;
-    let collected: CollectedProfile;
-    if (last) {
-      // The previous period is collected first (it waits for V8's queue); then the last
-      // profile's stop flushes that queue itself: nothing more to wait for.
-      await this.previous;
-      contexts = this.sampled;
-      this.sampled = new Map();
-      collected = this.native.collect(this.profile, this.fromUs, Number.POSITIVE_INFINITY);
-    } else {
-      contexts = this.sampled;
-      this.sampled = new Map();
-      const { ended, boundaryUs, profile } = this.native.rotate();
-      const fromUs = this.fromUs;
-      this.profile = profile;
-      this.fromUs = boundaryUs;
-      await new Promise((resolveDelay) => setTimeout(resolveDelay, COLLECT_DELAY_MS));
-      collected = this.native.collect(ended, fromUs, boundaryUs);
-    }
+  async cut(last: boolean, labels: Labeller<C>, startMs: number, endMs: number): Promise<{ profile: Profile; data: Buffer }> {
+    const contexts = this.sampled;
+    this.sampled = new Map();
+    const collected = this.native.collect(last);
     const profile = toPprof(collected, (index) => {
       const ctx = contexts.get(index);
       return ctx === undefined ? {} : labels(ctx);
@@ -136,7 +104,7 @@ export class CpuSampler<C extends object> {
     return { profile, data: await gzipAsync(profile.encode()) };
   }
 
-  stats(): { expirations: number; overruns: number; samplesTaken: number } {
+  stats(): SamplerStats {
     return this.native.stats();
   }
 }

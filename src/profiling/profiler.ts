@@ -120,7 +120,7 @@ async function startWallSampler(config: ProfilingConfig): Promise<PeriodSampler>
 }
 
 function startCpuSampler(config: ProfilingConfig): PeriodSampler {
-  const sampler = CpuSampler.start<SampleContext>(config.hz, config.periodMs);
+  const sampler = CpuSampler.start<SampleContext>(config.hz);
   return {
     run: (ctx, fn) => sampler.run(ctx, fn),
     cut: (last, labels, start, end) => sampler.cut(last, labels, start.getTime(), end.getTime()),

@@ -4,7 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { cpuTicks, splitCost, spreadOf, summariseAb, threadCpuNs, type AbIdle, type AbWindow } from '../../bench/ab';
+import { cpuTicks, mainThreadCpuNs, poolInstances, splitCost, spreadOf, summariseAb, threadCpuNs, type AbIdle, type AbRun, type AbWindow } from '../../bench/ab';
+import { arrivalTimes } from '../../bench/paced';
 import { breakEvenRate, breakEvenText, evaluateTargets, type ProfilingAb } from '../../bench/summary';
 
 function win(cycle: number, arm: string, cpuUsPerRequest: number, responses = 1000): AbWindow {
@@ -18,6 +19,7 @@ function win(cycle: number, arm: string, cpuUsPerRequest: number, responses = 10
     p99Ms: 2,
     wallSeconds: 10,
     cpuNs: cpuUsPerRequest * 1000 * responses,
+    mainCpuNs: cpuUsPerRequest * 800 * responses,
     cpuTickSeconds: (cpuUsPerRequest * responses) / 1e6,
     cpuUsPerRequest,
     othersOnCpu: 0.5,
@@ -50,6 +52,56 @@ describe('A/B windows: paired ratios per cycle', () => {
     const s = spreadOf([5, 1, Number.NaN, 3, 2, 4]);
     assert.deepEqual(s, { median: 3, q1: 2, q3: 4, min: 1, max: 5, n: 5 });
     assert.ok(Number.isNaN(spreadOf([]).median));
+  });
+});
+
+describe('open-loop arrivals', () => {
+  it('even: one request every interval; poisson: the same rate on average, gaps that differ', () => {
+    assert.deepEqual([...arrivalTimes(4, 2.5, 'even', 10)], [10, 12.5, 15, 17.5]);
+    const due = arrivalTimes(20_000, 1, 'poisson');
+    const gaps = due.slice(1).map((t, i) => t - (due[i] as number));
+    const mean = gaps.reduce((a, b) => a + b, 0) / gaps.length;
+    assert.ok(Math.abs(mean - 1) < 0.05, `mean gap ${mean} ms`);
+    // Exponential gaps: the standard deviation equals the mean, and a gap is shorter than the mean ~63 % of the time.
+    const sd = Math.sqrt(gaps.reduce((a, g) => a + (g - mean) ** 2, 0) / gaps.length);
+    assert.ok(Math.abs(sd - 1) < 0.1, `gap sd ${sd}`);
+    const short = gaps.filter((g) => g < 1).length / gaps.length;
+    assert.ok(Math.abs(short - (1 - Math.exp(-1))) < 0.03, `${short} of the gaps under the mean`);
+    assert.ok(due.every((t, i) => i === 0 || t >= (due[i - 1] as number)), 'in time order');
+  });
+});
+
+describe('arms of several server instances', () => {
+  it('pools an arm\'s instances per cycle: CPU and responses added, idle CPU averaged per server', () => {
+    // Two off servers at 100 and 120 µs/req (1000 and 3000 responses), two "on" servers at 110 and 130.
+    const run: AbRun = {
+      windows: [win(0, 'off', 100, 1000), win(0, 'off#2', 120, 3000), win(0, 'on', 110), win(0, 'on#2', 130), win(1, 'off', 100), win(1, 'on', 120)],
+      idle: [
+        { cycle: 0, arm: 'off', seconds: 2, cpuNs: 400_000 },
+        { cycle: 0, arm: 'off#2', seconds: 2, cpuNs: 800_000 },
+        { cycle: 0, arm: 'on', seconds: 2, cpuNs: 1_000_000 },
+      ],
+      rate: 100,
+      windowSeconds: 10,
+      cycles: 2,
+      together: true,
+      loadAverageStart: 0,
+      loadAverageEnd: 0,
+    };
+    const pooled = poolInstances(run, (arm) => arm.split('#')[0] as string);
+    const off0 = pooled.windows.find((w) => w.cycle === 0 && w.arm === 'off');
+    assert.equal(off0?.responses, 4000);
+    // (100 µs × 1000 + 120 µs × 3000) / 4000: the pool's CPU per request, not the mean of the two.
+    assert.ok(Math.abs((off0?.cpuUsPerRequest ?? 0) - 115) < 1e-9, `${off0?.cpuUsPerRequest}`);
+    assert.equal(pooled.windows.length, 4);
+    const [, on] = summariseAb(pooled.windows, 'off', pooled.idle);
+    assert.ok(Math.abs((on?.ratios[0] ?? 0) - 120 / 115) < 1e-9);
+    assert.ok(Math.abs((on?.ratios[1] ?? 0) - 1.2) < 1e-9);
+    assert.deepEqual(
+      pooled.idle.map((i) => [i.arm, i.cpuNs]),
+      [['off', 600_000], ['on', 1_000_000]],
+    );
+    assert.equal(run.windows.length, 6, 'the run itself is left as it was');
   });
 });
 
@@ -117,6 +169,16 @@ describe("profiling's target from the A/B windows", () => {
 });
 
 describe('/proc readers', () => {
+  it('the main thread alone: part of the process\'s CPU, growing with work', () => {
+    const before = mainThreadCpuNs(process.pid);
+    let x = 0;
+    for (let i = 0; i < 5_000_000; i++) x += Math.sqrt(i);
+    const after = mainThreadCpuNs(process.pid);
+    assert.ok(x > 0);
+    assert.ok(before !== undefined && after !== undefined && after > before, `${before} → ${after}`);
+    assert.ok(after <= (threadCpuNs(process.pid) ?? 0), 'no more than every thread together');
+  });
+
   it('this process: CPU time grows with work; CPU 0 has busy ≤ total ticks', () => {
     const before = threadCpuNs(process.pid);
     assert.ok(before !== undefined && before > 0);

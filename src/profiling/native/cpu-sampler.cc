@@ -1,17 +1,24 @@
-// A CPU-time sampler for V8: samples are taken after every 1/hz seconds of CPU the main thread
-// has used, never while it waits. An idle service takes no samples and pays nothing; a busy one
-// pays per sample what V8's own (wall-clock) sampler pays, but only for time spent running.
+// A CPU-time sampler for V8 that does not start V8's CPU profiler: samples are taken after every
+// 1/hz seconds of CPU the main thread has used, never while it waits, and the stacks are walked
+// and named here.
+//
+// Why not V8's profiler: V8's own sampler alone, without any of ours, cost 3.4-3.6 % CPU per
+// request on /reco/knn here (bench:profiling --floor), over this project's 3 % budget; and while
+// any v8::CpuProfiler runs, V8 is in profiling mode (optimized code calls C++ callbacks through
+// a slower builtin, the NoProfiling protector being invalidated), which this sampler avoids.
 //
 // How: a POSIX timer on the main thread's CPU clock (timer_create(pthread_getcpuclockid)) sends a
 // signal to a helper thread that only waits for it (sigwaitinfo); the helper asks V8 for an
 // interrupt (Isolate::RequestInterrupt, thread-safe), and the main thread, at its next interrupt
-// check (a function entry or a loop back-edge), records its own stack with
-// CpuProfiler::CollectSample into V8's CPU profiler, which symbolises it as for any profile.
-// V8's profiler thread still runs, at a long interval (processor_interval_us): it symbolises the
-// queued samples in batches, and the one wall-clock sample it takes per interval is dropped
-// (only samples matched to this sampler's records are kept).
+// check (a function entry or a loop back-edge), walks its own stack (Isolate::GetStackSample:
+// code addresses, bytecode addresses for interpreted frames) and names each frame from a map of
+// code ranges kept by a v8::CodeEventHandler (every code object V8 creates or moves, and those
+// that exist when sampling starts). A frame is named when the stack is sampled, so code that moves
+// or is freed later cannot be misnamed. Only JavaScript frames are kept (builtins, stubs and
+// handlers are charged to the JavaScript frame that called them, as in V8's profiles); a function
+// inlined by the optimizing compiler is charged to the function it was inlined into.
 //
-// Each record carries the value of slots[0] when it was taken: the request context index the JS
+// Each sample carries the value of slots[0] when it was taken: the request context index the JS
 // side set around the request's synchronous work (0 outside a request); slots[1] is set to 1 so
 // the request knows one of its samples needs its context kept.
 #include <node.h>
@@ -26,44 +33,139 @@
 
 #include <atomic>
 #include <cerrno>
-#include <climits>
 #include <cstring>
-#include <deque>
+#include <map>
+#include <mutex>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace {
 
-struct Record {
-  int64_t before_us;  // CollectSample's own timestamp lies in [before_us, after_us]
-  int64_t after_us;
-  uint32_t context;
+constexpr size_t kMaxFrames = 128;
+constexpr uint32_t kNotJavaScript = UINT32_MAX;
+
+struct Function {
+  std::string name;
+  std::string url;
+  int line;
 };
 
-int64_t MonotonicMicros() {  // the clock of V8's base::TimeTicks on Linux
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000;
-}
+struct CodeRange {
+  size_t size;
+  uint32_t function;  // index into functions, or kNotJavaScript
+};
+
+// Code ranges by start address, and the functions they belong to. Written by V8's code events
+// (on the main thread, or on GC threads for moves while the main thread is paused), read by the
+// main thread when it samples: one mutex.
+class CodeMap : public v8::CodeEventHandler {
+ public:
+  explicit CodeMap(v8::Isolate* isolate) : v8::CodeEventHandler(isolate), isolate_(isolate) {}
+
+  void Handle(v8::CodeEvent* event) override {
+    uintptr_t start = event->GetCodeStartAddress();
+    size_t size = event->GetCodeSize();
+    if (event->GetCodeType() == v8::kRelocationType) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      auto old = ranges_.find(event->GetPreviousCodeStartAddress());
+      if (old == ranges_.end()) return;
+      CodeRange range = old->second;
+      ranges_.erase(old);
+      Insert(start, range);
+      return;
+    }
+    uint32_t function = kNotJavaScript;
+    if (IsJavaScript(event->GetCodeType())) {
+      v8::HandleScope scope(isolate_);
+      function = Intern(Utf8(event->GetFunctionName()), Utf8(event->GetScriptName()), event->GetScriptLine());
+    }
+    std::lock_guard<std::mutex> lock(mutex_);
+    Insert(start, {size, function});
+  }
+
+  // The function of the code at `address`, or kNotJavaScript. Caller holds lock().
+  uint32_t Lookup(uintptr_t address) const {
+    auto it = ranges_.upper_bound(address);
+    if (it == ranges_.begin()) return kNotJavaScript;
+    --it;
+    return address < it->first + it->second.size ? it->second.function : kNotJavaScript;
+  }
+
+  std::mutex& lock() { return mutex_; }
+  const Function& function(uint32_t index) const { return functions_[index]; }
+  size_t ranges() const { return ranges_.size(); }
+
+ private:
+  static bool IsJavaScript(v8::CodeEventType type) {
+    switch (type) {
+      case v8::kFunctionType:
+      case v8::kInterpretedFunctionType:
+      case v8::kLazyCompileType:
+      case v8::kEvalType:
+      case v8::kScriptType:
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  std::string Utf8(v8::Local<v8::String> text) {
+    if (text.IsEmpty()) return "";
+    v8::String::Utf8Value value(isolate_, text);
+    return *value == nullptr ? "" : std::string(*value, value.length());
+  }
+
+  uint32_t Intern(std::string name, std::string url, int line) {
+    std::string key = name + '\0' + url + '\0' + std::to_string(line);
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto [it, added] = function_ids_.try_emplace(std::move(key), static_cast<uint32_t>(functions_.size()));
+    if (added) functions_.push_back({std::move(name), std::move(url), line});
+    return it->second;
+  }
+
+  // New code replaces whatever the map still has in its range: code is never reported freed,
+  // so a range overlapping new code is stale.
+  void Insert(uintptr_t start, CodeRange range) {
+    auto it = ranges_.lower_bound(start);
+    if (it != ranges_.begin()) {
+      auto before = std::prev(it);
+      if (before->first + before->second.size > start) it = before;
+    }
+    while (it != ranges_.end() && it->first < start + std::max<size_t>(range.size, 1)) it = ranges_.erase(it);
+    ranges_.emplace(start, range);
+  }
+
+  v8::Isolate* isolate_;
+  std::mutex mutex_;
+  std::map<uintptr_t, CodeRange> ranges_;
+  std::vector<Function> functions_;
+  std::unordered_map<std::string, uint32_t> function_ids_;
+};
+
+struct Sample {
+  uint32_t context;
+  uint32_t first_frame;  // into Sampler::frames, leaf first
+  uint32_t frame_count;
+};
 
 struct Sampler {
   v8::Isolate* isolate = nullptr;
-  v8::CpuProfiler* profiler = nullptr;
+  CodeMap* code_map = nullptr;
   clockid_t main_clock{};
   pthread_t helper{};
   timer_t timer{};
   int signo = 0;
   int64_t interval_ns = 0;
-  unsigned max_samples = 0;
   std::atomic<bool> running{false};
   std::atomic<bool> interrupt_pending{false};
   std::atomic<uint64_t> expirations{0};
   std::atomic<uint64_t> overruns{0};
   std::shared_ptr<v8::BackingStore> slots_store;
   std::atomic<uint32_t>* slots = nullptr;
-  std::deque<Record> records;  // main thread only
-  uint64_t samples_taken = 0;
-  int latest = 0;  // the profile being recorded: "recoscope-<latest>"
+  // Main thread only: the samples since the last collect() and their frames' functions.
+  std::vector<Sample> samples;
+  std::vector<uint32_t> frames;
   sem_t ready;
   int helper_error = 0;
 };
@@ -73,10 +175,8 @@ struct Sampler {
 Sampler& g_sampler = *new Sampler();
 
 v8::Local<v8::String> Str(v8::Isolate* isolate, const std::string& text) {
-  return v8::String::NewFromUtf8(isolate, text.c_str()).ToLocalChecked();
+  return v8::String::NewFromUtf8(isolate, text.c_str(), v8::NewStringType::kNormal, static_cast<int>(text.size())).ToLocalChecked();
 }
-
-std::string Title(int profile) { return "recoscope-" + std::to_string(profile); }
 
 void Throw(v8::Isolate* isolate, const std::string& message) {
   isolate->ThrowException(v8::Exception::Error(Str(isolate, "cpu sampler: " + message)));
@@ -85,13 +185,27 @@ void Throw(v8::Isolate* isolate, const std::string& message) {
 void OnInterrupt(v8::Isolate* isolate, void* data) {
   auto* s = static_cast<Sampler*>(data);
   s->interrupt_pending.store(false, std::memory_order_relaxed);
-  if (!s->running.load(std::memory_order_relaxed) || s->profiler == nullptr) return;
+  if (!s->running.load(std::memory_order_relaxed) || s->code_map == nullptr) return;
   uint32_t context = s->slots[0].load(std::memory_order_relaxed);
   if (context != 0) s->slots[1].store(1, std::memory_order_relaxed);
-  int64_t before = MonotonicMicros();
-  v8::CpuProfiler::CollectSample(isolate);
-  s->records.push_back({before, MonotonicMicros(), context});
-  s->samples_taken++;
+  // No registers to start from: the walk starts at the exit frame through which V8 called this
+  // interrupt, the JavaScript frame that reached the interrupt check on top.
+  v8::RegisterState registers;
+  registers.pc = nullptr;
+  registers.fp = &registers;
+  registers.sp = &registers;
+  void* addresses[kMaxFrames];
+  v8::SampleInfo info{};
+  isolate->GetStackSample(registers, addresses, kMaxFrames, &info);
+  auto first = static_cast<uint32_t>(s->frames.size());
+  {
+    std::lock_guard<std::mutex> lock(s->code_map->lock());
+    for (size_t i = 0; i < info.frames_count; i++) {
+      uint32_t function = s->code_map->Lookup(reinterpret_cast<uintptr_t>(addresses[i]));
+      if (function != kNotJavaScript) s->frames.push_back(function);
+    }
+  }
+  s->samples.push_back({context, first, static_cast<uint32_t>(s->frames.size()) - first});
 }
 
 void* HelperMain(void* arg) {
@@ -131,33 +245,29 @@ void* HelperMain(void* arg) {
   return nullptr;
 }
 
-void StartProfile(Sampler& s, int profile) {
-  s.profiler->StartProfiling(Str(s.isolate, Title(profile)),
-                             v8::CpuProfilingOptions(v8::kLeafNodeLineNumbers, s.max_samples, 0));
-  s.latest = profile;
-}
-
 void StopHelper(Sampler& s) {
   if (!s.running.exchange(false)) return;
   pthread_kill(s.helper, s.signo);
   pthread_join(s.helper, nullptr);
 }
 
-void DisposeProfiler(Sampler& s) {
-  if (s.profiler != nullptr) s.profiler->Dispose();
-  s.profiler = nullptr;
+void Release(Sampler& s) {
+  if (s.code_map != nullptr) {
+    s.code_map->Disable();
+    delete s.code_map;
+  }
+  s.code_map = nullptr;
   s.slots = nullptr;
   s.slots_store.reset();
-  s.records.clear();
+  s.samples.clear();
+  s.frames.clear();
 }
 
 void Cleanup(void* arg) {
   auto* s = static_cast<Sampler*>(arg);
   StopHelper(*s);
-  DisposeProfiler(*s);  // disposing the profiler deletes its profiles
+  Release(*s);
 }
-
-v8::Local<v8::Object> Result(v8::Isolate* isolate) { return v8::Object::New(isolate); }
 
 void Set(v8::Local<v8::Object> object, const char* key, v8::Local<v8::Value> value) {
   v8::Isolate* isolate = object->GetIsolate();
@@ -171,14 +281,12 @@ v8::Local<Array> Typed(v8::Isolate* isolate, const std::vector<T>& values) {
   return Array::New(buffer, 0, values.size());
 }
 
-// start(hz, slots: Int32Array(2) on a SharedArrayBuffer, maxSamples, processorIntervalUs)
-//   → { profile, startUs }
+// start(hz, slots: Int32Array(2) on a SharedArrayBuffer)
 void Start(const v8::FunctionCallbackInfo<v8::Value>& info) {
   v8::Isolate* isolate = info.GetIsolate();
   Sampler& s = g_sampler;
-  if (s.profiler != nullptr) return Throw(isolate, "already started");
-  if (!info[0]->IsNumber() || !info[1]->IsInt32Array() || !info[2]->IsNumber() || !info[3]->IsNumber())
-    return Throw(isolate, "start(hz, slots, maxSamples, processorIntervalUs)");
+  if (s.code_map != nullptr) return Throw(isolate, "already started");
+  if (!info[0]->IsNumber() || !info[1]->IsInt32Array()) return Throw(isolate, "start(hz, slots)");
   double hz = info[0].As<v8::Number>()->Value();
   auto slots = info[1].As<v8::Int32Array>();
   if (!(hz > 0 && hz <= 10000)) return Throw(isolate, "hz must be in (0, 10000]");
@@ -186,19 +294,13 @@ void Start(const v8::FunctionCallbackInfo<v8::Value>& info) {
     return Throw(isolate, "slots must be an Int32Array of 2 on a SharedArrayBuffer");
   s.isolate = isolate;
   s.interval_ns = static_cast<int64_t>(1e9 / hz);
-  s.max_samples = static_cast<unsigned>(info[2].As<v8::Number>()->Value());
-  s.slots_store = slots->Buffer()->GetBackingStore();
-  s.slots = reinterpret_cast<std::atomic<uint32_t>*>(static_cast<char*>(s.slots_store->Data()) + slots->ByteOffset());
   s.signo = SIGRTMAX - 3;  // a real-time signal nothing else in Node uses; only the helper receives it
   int rc = pthread_getcpuclockid(pthread_self(), &s.main_clock);
-  if (rc != 0) {
-    DisposeProfiler(s);
-    return Throw(isolate, std::string("no CPU clock for the main thread: ") + strerror(rc));
-  }
-  s.profiler = v8::CpuProfiler::New(isolate, v8::kDebugNaming, v8::kLazyLogging);
-  s.profiler->SetSamplingInterval(static_cast<int>(info[3].As<v8::Number>()->Value()));
-  StartProfile(s, s.latest + 1);
-  int64_t start_us = MonotonicMicros();
+  if (rc != 0) return Throw(isolate, std::string("no CPU clock for the main thread: ") + strerror(rc));
+  s.slots_store = slots->Buffer()->GetBackingStore();
+  s.slots = reinterpret_cast<std::atomic<uint32_t>*>(static_cast<char*>(s.slots_store->Data()) + slots->ByteOffset());
+  s.code_map = new CodeMap(isolate);
+  s.code_map->Enable();  // reports the code that exists now, then every code object created or moved
   s.helper_error = 0;
   s.running = true;
   sem_init(&s.ready, 0, 0);
@@ -214,96 +316,69 @@ void Start(const v8::FunctionCallbackInfo<v8::Value>& info) {
   if (rc != 0 || s.helper_error != 0) {
     s.running = false;
     if (rc == 0) pthread_join(s.helper, nullptr);
-    DisposeProfiler(s);
+    Release(s);
     return Throw(isolate, std::string("CPU-time timer: ") + strerror(rc != 0 ? rc : s.helper_error));
   }
   static bool hooked = false;
   if (!hooked) node::AddEnvironmentCleanupHook(isolate, Cleanup, &s);
   hooked = true;
-  auto result = Result(isolate);
-  Set(result, "profile", v8::Integer::New(isolate, s.latest));
-  Set(result, "startUs", v8::Number::New(isolate, static_cast<double>(start_us)));
-  info.GetReturnValue().Set(result);
 }
 
-// rotate() → { ended, boundaryUs, profile }: the next profile starts now, while the one that
-// ended keeps recording until collected — V8 only adds a queued sample to profiles that are
-// still running when its profiler thread gets to it (up to one processor interval later).
-void Rotate(const v8::FunctionCallbackInfo<v8::Value>& info) {
-  v8::Isolate* isolate = info.GetIsolate();
-  Sampler& s = g_sampler;
-  if (s.profiler == nullptr) return Throw(isolate, "not started");
-  int ended = s.latest;
-  StartProfile(s, ended + 1);
-  auto result = Result(isolate);
-  Set(result, "ended", v8::Integer::New(isolate, ended));
-  Set(result, "boundaryUs", v8::Number::New(isolate, static_cast<double>(MonotonicMicros())));
-  Set(result, "profile", v8::Integer::New(isolate, s.latest));
-  info.GetReturnValue().Set(result);
-}
-
-// collect(profile, fromUs, toUs) → the samples this sampler took in [fromUs, toUs) as the
-// profile's call tree (parallel arrays, node 0 the root) and per-sample node index and context.
-// Stops that profile; when it is the last one, the profiler is disposed.
+// collect(last) → { names, urls, lines, parents, samples, contexts }: the samples taken
+// since the previous collect() as a call tree (parallel arrays, node 0 the root) and, per sample,
+// its leaf node and context. `last` stops sampling first and releases the code map.
 void Collect(const v8::FunctionCallbackInfo<v8::Value>& info) {
   v8::Isolate* isolate = info.GetIsolate();
   v8::Local<v8::Context> context = isolate->GetCurrentContext();
   Sampler& s = g_sampler;
-  if (s.profiler == nullptr) return Throw(isolate, "not started");
-  if (!info[0]->IsInt32() || !info[1]->IsNumber() || !info[2]->IsNumber()) return Throw(isolate, "collect(profile, fromUs, toUs)");
-  int number = info[0].As<v8::Int32>()->Value();
-  auto micros = [](double value) {  // ±Infinity: an open end
-    return value >= 9.2e18 ? INT64_MAX : value <= -9.2e18 ? INT64_MIN : static_cast<int64_t>(value);
-  };
-  int64_t from = micros(info[1].As<v8::Number>()->Value());
-  int64_t to = micros(info[2].As<v8::Number>()->Value());
-  bool last = number == s.latest;
-  if (last) StopHelper(s);  // no sample after the last profile's end
-  v8::CpuProfile* profile = s.profiler->StopProfiling(Str(isolate, Title(number)));
-  if (profile == nullptr) return Throw(isolate, "no profile " + std::to_string(number));
+  if (s.code_map == nullptr) return Throw(isolate, "not started");
+  bool last = info[0]->IsTrue();
+  if (last) StopHelper(s);
 
-  std::vector<const v8::CpuProfileNode*> nodes{profile->GetTopDownRoot()};
+  // The call tree: a node per (parent node, function), root first.
+  std::vector<uint32_t> node_function{kNotJavaScript};
   std::vector<int32_t> parents{-1};
-  for (size_t i = 0; i < nodes.size(); i++) {
-    for (int c = 0; c < nodes[i]->GetChildrenCount(); c++) {
-      nodes.push_back(nodes[i]->GetChild(c));
-      parents.push_back(static_cast<int32_t>(i));
-    }
-  }
-  std::vector<int32_t> index_by_id;
-  std::vector<int32_t> lines(nodes.size());
-  auto names = v8::Array::New(isolate, static_cast<int>(nodes.size()));
-  auto urls = v8::Array::New(isolate, static_cast<int>(nodes.size()));
-  for (size_t i = 0; i < nodes.size(); i++) {
-    unsigned id = nodes[i]->GetNodeId();
-    if (id >= index_by_id.size()) index_by_id.resize(id + 1, -1);
-    index_by_id[id] = static_cast<int32_t>(i);
-    lines[i] = nodes[i]->GetLineNumber();
-    names->Set(context, static_cast<uint32_t>(i), nodes[i]->GetFunctionName()).Check();
-    urls->Set(context, static_cast<uint32_t>(i), nodes[i]->GetScriptResourceName()).Check();
-  }
-
-  // V8's samples in time order against ours: each of ours was taken inside [before, after].
-  // Samples matched to nothing are V8's own thread's wall-clock ones, or outside [from, to).
+  std::map<std::pair<int32_t, uint32_t>, int32_t> children;
   std::vector<int32_t> sample_nodes;
   std::vector<uint32_t> sample_contexts;
-  auto record = s.records.begin();
-  int count = profile->GetSamplesCount();
-  for (int i = 0; i < count; i++) {
-    int64_t t = profile->GetSampleTimestamp(i);
-    while (record != s.records.end() && record->after_us < t) ++record;
-    if (record == s.records.end()) break;
-    if (record->before_us <= t && record->before_us >= from && record->before_us < to) {
-      sample_nodes.push_back(index_by_id[profile->GetSample(i)->GetNodeId()]);
-      sample_contexts.push_back(record->context);
-      ++record;
+  sample_nodes.reserve(s.samples.size());
+  sample_contexts.reserve(s.samples.size());
+  for (const Sample& sample : s.samples) {
+    int32_t node = 0;
+    for (uint32_t i = sample.frame_count; i-- > 0;) {  // root side first
+      uint32_t function = s.frames[sample.first_frame + i];
+      auto [it, added] = children.try_emplace({node, function}, static_cast<int32_t>(parents.size()));
+      if (added) {
+        parents.push_back(node);
+        node_function.push_back(function);
+      }
+      node = it->second;
     }
+    sample_nodes.push_back(node);
+    sample_contexts.push_back(sample.context);
   }
-  profile->Delete();
-  while (!s.records.empty() && s.records.front().before_us < to) s.records.pop_front();
-  if (last) DisposeProfiler(s);
+  s.samples.clear();
+  s.frames.clear();
 
-  auto result = Result(isolate);
+  // Copied out under the lock, named outside it: creating V8 strings can run the GC, whose code
+  // moves take the same lock.
+  std::vector<Function> functions(parents.size(), Function{"(root)", "", 0});
+  {
+    std::lock_guard<std::mutex> lock(s.code_map->lock());
+    for (size_t i = 1; i < parents.size(); i++) functions[i] = s.code_map->function(node_function[i]);
+  }
+  auto names = v8::Array::New(isolate, static_cast<int>(parents.size()));
+  auto urls = v8::Array::New(isolate, static_cast<int>(parents.size()));
+  std::vector<int32_t> lines(parents.size(), 0);
+  for (size_t i = 0; i < parents.size(); i++) {
+    const Function& fn = functions[i];
+    names->Set(context, static_cast<uint32_t>(i), Str(isolate, fn.name.empty() ? "(anonymous)" : fn.name)).Check();
+    urls->Set(context, static_cast<uint32_t>(i), Str(isolate, fn.url)).Check();
+    lines[i] = fn.line;
+  }
+  if (last) Release(s);
+
+  auto result = v8::Object::New(isolate);
   Set(result, "names", names);
   Set(result, "urls", urls);
   Set(result, "lines", Typed<v8::Int32Array>(isolate, lines));
@@ -313,15 +388,20 @@ void Collect(const v8::FunctionCallbackInfo<v8::Value>& info) {
   info.GetReturnValue().Set(result);
 }
 
-// stats() → { expirations, overruns, samplesTaken }: timer signals the helper got, expirations
-// the kernel merged into one signal (the helper was late), samples the main thread recorded.
+// stats() → { expirations, overruns, codeRanges }: timer signals the helper got, expirations the
+// kernel merged into one signal (the helper was late), code ranges the map holds.
 void Stats(const v8::FunctionCallbackInfo<v8::Value>& info) {
   v8::Isolate* isolate = info.GetIsolate();
   Sampler& s = g_sampler;
-  auto result = Result(isolate);
+  size_t ranges = 0;
+  if (s.code_map != nullptr) {
+    std::lock_guard<std::mutex> lock(s.code_map->lock());
+    ranges = s.code_map->ranges();
+  }
+  auto result = v8::Object::New(isolate);
   Set(result, "expirations", v8::Number::New(isolate, static_cast<double>(s.expirations.load())));
   Set(result, "overruns", v8::Number::New(isolate, static_cast<double>(s.overruns.load())));
-  Set(result, "samplesTaken", v8::Number::New(isolate, static_cast<double>(s.samples_taken)));
+  Set(result, "codeRanges", v8::Number::New(isolate, static_cast<double>(ranges)));
   info.GetReturnValue().Set(result);
 }
 
@@ -333,7 +413,6 @@ NODE_MODULE_INIT(/* exports, module, context */) {
     exports->Set(context, Str(isolate, name), v8::FunctionTemplate::New(isolate, fn)->GetFunction(context).ToLocalChecked()).Check();
   };
   add("start", Start);
-  add("rotate", Rotate);
   add("collect", Collect);
   add("stats", Stats);
 }
