@@ -185,7 +185,15 @@ export async function spawnService(options: SpawnOptions): Promise<SpawnedServic
     stderrText += chunk.toString('utf8');
     if (stderrText.length > 1_000_000) stderrText = stderrText.slice(-500_000);
   });
-  const exited = new Promise<number | null>((resolveExit) => child.once('exit', (code) => resolveExit(code)));
+  // 'exit' can come before the last of stderr has been read (a loaded CI machine: the crash
+  // test's final stderr line was not there yet): resolve once stderr has ended too, bounded in
+  // case a process it started still holds the pipe open.
+  const stderrEnded = new Promise<void>((resolveEnd) => child.stderr?.once('close', () => resolveEnd()) ?? resolveEnd());
+  const exited = new Promise<number | null>((resolveExit) =>
+    child.once('exit', (code) => {
+      void Promise.race([stderrEnded, sleep(2_000)]).then(() => resolveExit(code));
+    }),
+  );
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + (options.timeoutMs ?? 60_000);
   let ready = false;
