@@ -320,11 +320,22 @@ describe('fault matrix: every part fails once under a steady load', { timeout: 9
       fault: `log disk full ${SHORT_OUTAGE_S} s`,
       inject: async () => {
         if (!mounted) return 'NOT RUN: needs root to mount a small tmpfs as the log directory';
-        const filler = join(stack.logDir, 'filler.bin');
-        const free = statfsSync(stack.logDir);
-        execFileSync('fallocate', ['-l', String(free.bavail * free.bsize), filler]);
+        // The service writes between statfs and fallocate: asking for what was free a moment
+        // ago can fail with ENOSPC (a CI run did), so take what is free now until none is left.
+        const fillers: string[] = [];
+        for (let attempt = 0; attempt < 20; attempt++) {
+          const free = statfsSync(stack.logDir);
+          if (free.bavail === 0) break;
+          const filler = join(stack.logDir, `filler-${attempt}.bin`);
+          try {
+            execFileSync('fallocate', ['-l', String(free.bavail * free.bsize), filler], { stdio: 'ignore' });
+            fillers.push(filler);
+          } catch {
+            rmSync(filler, { force: true });
+          }
+        }
         await sleep(SHORT_OUTAGE_S * 1000);
-        rmSync(filler);
+        for (const filler of fillers) rmSync(filler);
         return 'lines wait in the writer\'s bounded queue (ENOSPC retried each second), then are written';
       },
     },
