@@ -258,7 +258,7 @@ export async function runAbWindows(options: AbOptions): Promise<AbRun> {
 }
 
 /**
- * One arm run as several server instances (`name`, `name.2`, …): their windows of a cycle
+ * One arm run as several server instances (`name`, `name#2`, …, grouped by `groupOf`): their windows of a cycle
  * summed into one (CPU and responses added, so CPU per request is the pool's), and their idle
  * CPU averaged (a server's cost per second). A single server can stay a few percent cheaper or
  * dearer than an identical one for its whole life (where its JIT happened to land), which no

@@ -24,9 +24,9 @@ export interface PacedOptions {
   /**
    * 'poisson': exponential gaps between requests (a Poisson process at `rate`). Several servers
    * loaded at once from one generator with even spacing keep the same phase against each other
-   * for a whole window — the same one always woken just after another, its caches cold — and
-   * the A/B method's CPU-per-request ratios then moved by ±7 % between windows of two identical
-   * servers; random arrivals average those phases out within each window.
+   * for a whole window, and the A/B method's CPU-per-request ratios of two identical servers
+   * then moved by ±7 % between windows; random arrivals, each woken at its own time, vary those
+   * phases within each window.
    */
   arrivals?: 'even' | 'poisson';
   timeoutSeconds?: number;

@@ -34,11 +34,10 @@ interface NativeSampler {
   stats(): SamplerStats;
 }
 
-/** Timer expirations the helper thread got, those the kernel merged (it was late), code ranges mapped. */
+/** Timer expirations the helper thread got, and those the kernel merged (it was late). */
 export interface SamplerStats {
   expirations: number;
   overruns: number;
-  codeRanges: number;
 }
 
 const BUILD_SCRIPT = 'src/profiling/native/build.sh';

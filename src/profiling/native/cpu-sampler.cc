@@ -94,7 +94,6 @@ class CodeMap : public v8::CodeEventHandler {
 
   std::mutex& lock() { return mutex_; }
   const Function& function(uint32_t index) const { return functions_[index]; }
-  size_t ranges() const { return ranges_.size(); }
 
  private:
   static bool IsJavaScript(v8::CodeEventType type) {
@@ -388,20 +387,14 @@ void Collect(const v8::FunctionCallbackInfo<v8::Value>& info) {
   info.GetReturnValue().Set(result);
 }
 
-// stats() → { expirations, overruns, codeRanges }: timer signals the helper got, expirations the
-// kernel merged into one signal (the helper was late), code ranges the map holds.
+// stats() → { expirations, overruns }: timer signals the helper got, expirations the kernel
+// merged into one signal (the helper was late).
 void Stats(const v8::FunctionCallbackInfo<v8::Value>& info) {
   v8::Isolate* isolate = info.GetIsolate();
   Sampler& s = g_sampler;
-  size_t ranges = 0;
-  if (s.code_map != nullptr) {
-    std::lock_guard<std::mutex> lock(s.code_map->lock());
-    ranges = s.code_map->ranges();
-  }
   auto result = v8::Object::New(isolate);
   Set(result, "expirations", v8::Number::New(isolate, static_cast<double>(s.expirations.load())));
   Set(result, "overruns", v8::Number::New(isolate, static_cast<double>(s.overruns.load())));
-  Set(result, "codeRanges", v8::Number::New(isolate, static_cast<double>(ranges)));
   info.GetReturnValue().Set(result);
 }
 
